@@ -1,0 +1,51 @@
+"""Conference Companion: a self-hosted companion web app for tech conferences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build and wire the app. Importing the package does nothing else.
+
+    :param test_config: settings that override the environment (tests use it).
+    :raise RuntimeError: if the configuration is not usable (see :mod:`companion.config`).
+    """
+    from companion import assets, config, errors, security
+    from companion.database import configure_engine
+    from companion.extensions import api_spec, compress, db, migrate
+    from companion.paths import resource_dir
+
+    app = Flask(
+        __name__,
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or config.instance_path_from_env(),
+        instance_relative_config=True,
+        static_folder=str(resource_dir("static")),
+        template_folder=str(resource_dir("templates")),
+    )
+    config.load_config(app, test_config)
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+
+    import companion.models  # noqa: F401  (every model registered before the mappers configure)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
+    compress.init_app(app)
+    errors.register_error_handlers(app)
+    security.init_app(app)
+    assets.init_app(app)
+
+    from companion import api, pwa
+    from companion.schedule import api as schedule_api
+    from companion.schedule import views as schedule_views
+
+    app.register_blueprint(schedule_views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(schedule_api.bp)
+    app.register_blueprint(pwa.bp)
+    api_spec.register(app)
+    return app

@@ -1,0 +1,111 @@
+"""Settings: defaults here, then ``instance/companion.toml``, then ``COMPANION_*`` variables.
+
+Every setting is declared once in :data:`SETTINGS`; the README's configuration table is checked
+against it by a test, so a setting cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENVIRONMENTS = ("production", "development", "demo", "testing")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "production", "production, development, demo or testing. Production refuses to start without COMPANION_SECRET_KEY."),
+    Setting("SECRET_KEY", None, "Signs sessions and tokens. Required in production; elsewhere generated once and kept in instance/secret_key."),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite file instance/companion.sqlite3."),
+    Setting("INSTANCE_PATH", None, "Folder for the SQLite file, the generated secret key and companion.toml. Default: ./instance."),
+    Setting("SCHEDULE_CACHE_SECONDS", 1.0, "How long a worker trusts its cached schedule document before checking the database's schedule version again."),
+    Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest schedule file an import accepts, in bytes."),
+    Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
+)
+
+CONFIG_FILE = "companion.toml"
+
+
+def instance_path_from_env() -> str:
+    """The instance folder: ``COMPANION_INSTANCE_PATH`` or ``./instance``, absolute."""
+    return str(Path(os.environ.get("COMPANION_INSTANCE_PATH") or "instance").resolve())
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, the instance file, the environment and ``overrides``.
+
+    :raise RuntimeError: in production without an explicit secret key.
+    """
+    for setting in SETTINGS:
+        app.config[setting.name] = setting.default
+    app.config.from_file(CONFIG_FILE, load=tomllib.load, text=False, silent=True)
+    app.config.from_prefixed_env(prefix="COMPANION")
+    if overrides:
+        app.config.update(overrides)
+
+    env = app.config["ENV"]
+    if env not in ENVIRONMENTS:
+        raise RuntimeError(f"COMPANION_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}")
+    app.config["TESTING"] = env == "testing" or bool(app.config.get("TESTING"))
+
+    if not app.config.get("SECRET_KEY"):
+        if env == "production":
+            raise RuntimeError(
+                "COMPANION_SECRET_KEY is not set. In production the secret key must be given "
+                "explicitly (for example: export COMPANION_SECRET_KEY=$(python -c "
+                "'import secrets; print(secrets.token_hex(32))')), or set COMPANION_ENV=development."
+            )
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+    database_url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'companion.sqlite3'}"
+    app.config["DATABASE_URL"] = database_url
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(database_url)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["JSON_SORT_KEYS"] = False
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_IMPORT_BYTES"]) + 1024 * 1024
+    # Static files carry a content hash in their URL (see companion.assets), so they may be cached for long.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = env == "production"
+    app.config["COMPRESS_MIMETYPES"] = [
+        "text/html", "text/css", "application/javascript", "text/javascript", "application/json",
+        "application/problem+json", "application/manifest+json", "text/calendar", "application/xml",
+        "image/svg+xml",
+    ]
+
+
+def _normalise_database_url(url: str) -> str:
+    # psycopg 3 is the PostgreSQL driver; accept the plain postgres:// URLs hosting services print.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the generated secret key from the instance folder, creating it on first use."""
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker starting at the same moment wrote it first
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

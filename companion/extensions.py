@@ -1,0 +1,27 @@
+"""Flask extensions, created unbound here and bound to an app in :func:`companion.create_app`."""
+
+from __future__ import annotations
+
+from flask_compress import Compress
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from spectree import SpecTree
+
+from companion.database import Base
+from companion.errors import spectree_validation_hook
+
+db = SQLAlchemy(model_class=Base)
+# Batch mode: SQLite cannot ALTER most things in place, so Alembic rebuilds the table there.
+migrate = Migrate(render_as_batch=True, compare_type=True)
+compress = Compress()
+# pydantic validates API input; spectree turns the same models into /api/v1/openapi.json.
+api_spec = SpecTree(
+    "flask",
+    title="Conference Companion API",
+    version="v1",
+    path="api/v1",
+    page_templates={},
+    validation_error_status=400,
+    before=spectree_validation_hook,
+    annotations=True,
+)

@@ -1,0 +1,18 @@
+"""Every feature's models, imported in one place so Alembic and ``db.create_all`` see them all.
+
+The declarative base itself lives in :mod:`companion.database` so feature models can import it
+without importing each other.
+"""
+
+from companion.database import Base
+from companion.schedule.models import (  # noqa: F401
+    Conference,
+    Room,
+    Session,
+    SessionChange,
+    SessionSpeaker,
+    Speaker,
+    Track,
+)
+
+__all__ = ["Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]

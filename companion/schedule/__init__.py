@@ -1,0 +1,1 @@
+"""The schedule: conference, rooms, tracks, sessions and speakers; import, export and browse."""

@@ -1,0 +1,98 @@
+"""The neutral form every importer produces and the sync service consumes.
+
+Importers read a file (c3voc JSON, frab XML, iCalendar, Sched CSV/JSON) into a
+:class:`ParsedSchedule`; :func:`companion.schedule.services.apply_schedule` brings the database in
+line with it. Importers know nothing of the database; the service knows nothing of file formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class ImportProblem(Exception):
+    """A file that cannot be imported: what is wrong and where.
+
+    :param message: what is wrong, in words an organiser can act on.
+    :param where: where in the file (``"line 12"``, ``"event 'Opening' (guid ...)"``), if known.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass
+class ParsedConference:
+    title: str
+    acronym: str
+    timezone: str  # an IANA name the tz database knows
+    start_date: date | None = None
+    end_date: date | None = None
+    url: str | None = None
+
+
+@dataclass
+class ParsedRoom:
+    name: str
+    building: str | None = None
+    capacity: int | None = None
+    position: int = 0
+
+
+@dataclass
+class ParsedTrack:
+    name: str
+    colour: str | None = None  # "#rrggbb"
+
+
+@dataclass
+class ParsedSpeaker:
+    key: str  # the source's identity of the person: guid, code, id, or the name if nothing else
+    name: str
+    biography: str | None = None
+    organisation: str | None = None
+    position: str | None = None
+
+
+@dataclass
+class ParsedLink:
+    url: str
+    title: str
+
+
+@dataclass
+class ParsedSession:
+    key: str  # the source's identity of the event, matched on re-import
+    title: str
+    start: datetime  # aware, UTC
+    end: datetime  # aware, UTC, >= start
+    room: str | None = None
+    track: str | None = None
+    type: str | None = None
+    level: str | None = None
+    language: str | None = None
+    subtitle: str | None = None
+    abstract: str | None = None
+    description: str | None = None
+    guid: str | None = None  # a UUID if the source has one
+    external_id: int | None = None
+    slug: str | None = None
+    url: str | None = None
+    cancelled: bool = False
+    speakers: list[str] = field(default_factory=list)  # ParsedSpeaker keys, in billing order
+    links: list[ParsedLink] = field(default_factory=list)
+
+
+@dataclass
+class ParsedSchedule:
+    conference: ParsedConference
+    rooms: list[ParsedRoom] = field(default_factory=list)
+    tracks: list[ParsedTrack] = field(default_factory=list)
+    speakers: list[ParsedSpeaker] = field(default_factory=list)
+    sessions: list[ParsedSession] = field(default_factory=list)
+    # One line per oddity the importer tolerated, naming the event ("event 'X' (id 12): ...").
+    warnings: list[str] = field(default_factory=list)
+    format: str = ""
