@@ -1,0 +1,39 @@
+"""Short public codes (session, speaker, ...) and URL slugs.
+
+Codes use an alphabet without look-alike characters (no 0/O, 1/I/L), so a code read aloud or
+copied from a screen survives. Randomness is a parameter, so tests are reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from collections.abc import Container
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_code(rng: random.Random, taken: Container[str], length: int = 6) -> str:
+    """A random code of ``length`` characters that is not in ``taken``."""
+    while True:
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(length))
+        if code not in taken:
+            return code
+
+
+def slugify(text: str, fallback: str = "item") -> str:
+    """A lowercase ASCII slug of ``text`` (``"Founders Café" -> "founders-cafe"``)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or fallback
+
+
+def unique_slug(text: str, taken: Container[str], fallback: str = "item") -> str:
+    """:func:`slugify` ``text``, adding ``-2``, ``-3`` ... until it is not in ``taken``."""
+    base = slugify(text, fallback)
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
