@@ -1,7 +1,118 @@
-"""Schedule JSON API."""
+"""Schedule JSON API under /api/v1.
+
+The whole-schedule document is rendered once per schedule version and served from memory with a
+strong ETag, pre-gzipped: answering it costs about as much as answering a health check.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+from spectree import Response as SpecResponse
+
+from companion.errors import Problem
+from companion.extensions import api_spec, db
+from companion.schedule import cache, queries
+from companion.schedule.models import Room, Session, SessionSpeaker, Speaker, Track
+from companion.schedule.schemas import (
+    ScheduleDocument,
+    SessionList,
+    SessionOut,
+    SessionQuery,
+    SpeakerOut,
+    schedule_document,
+    session_out,
+    speaker_out,
+)
+from companion.schedule.serving import cached_response
+from companion.timeutil import local_day_bounds
 
 bp = Blueprint("schedule_api", __name__, url_prefix="/api/v1")
+
+API_MAX_AGE = 60
+
+
+def _no_schedule() -> Problem:
+    return Problem(404, "No schedule has been imported yet: staff import one with `companion schedule import FILE`.",
+                   title="No schedule")
+
+
+def render_schedule_document() -> bytes:
+    """The whole schedule as JSON bytes (rendered on a cache miss only)."""
+    conference = queries.get_conference()
+    if conference is None:
+        raise _no_schedule()
+    document = schedule_document(conference, queries.all_rooms(), queries.all_tracks(), queries.all_speakers(), queries.all_sessions())
+    return document.model_dump_json().encode()
+
+
+@bp.get("/schedule")
+@api_spec.validate(resp=SpecResponse(HTTP_200=ScheduleDocument, HTTP_304=None, HTTP_404=None), skip_validation=True, tags=["schedule"])
+def schedule() -> Response:
+    """The whole schedule: conference (with its time zone), rooms, tracks, speakers and sessions.
+
+    Supports ``If-None-Match`` (304) and gzip; the ETag changes whenever an import changes anything.
+    """
+    version = cache.current_version(queries.schedule_version, float(current_app.config["SCHEDULE_CACHE_SECONDS"]))
+    if version == 0:
+        raise _no_schedule()
+    entry = cache.get_or_render("api-schedule", version, "application/json", render_schedule_document)
+    return cached_response(entry, max_age=API_MAX_AGE)
+
+
+@bp.get("/sessions")
+@api_spec.validate(query=SessionQuery, resp=SpecResponse(HTTP_200=SessionList, HTTP_400=None), tags=["schedule"])
+def sessions(query: SessionQuery) -> SessionList:
+    """Sessions filtered by day, room, track, state and text, ordered by start time.
+
+    Unknown parameters, malformed dates and unknown room or track codes are answered with 400.
+    """
+    conference = queries.get_conference()
+    if conference is None:
+        raise _no_schedule()
+    zone = queries.conference_zone(conference)
+    statement = select(Session).options(selectinload(Session.speaker_links)).order_by(Session.starts_at, Session.room_id, Session.title)
+    if query.day is not None:
+        start, end = local_day_bounds(query.day, zone)
+        statement = statement.where(Session.starts_at >= start, Session.starts_at < end)
+    if query.room is not None:
+        room_id = db.session.scalar(select(Room.id).where(Room.slug == query.room))
+        if room_id is None:
+            raise Problem(400, f"room: there is no room with code {query.room!r}; GET /api/v1/schedule lists the rooms.",
+                          errors=[{"loc": "room", "msg": "unknown room code"}])
+        statement = statement.where(Session.room_id == room_id)
+    if query.track is not None:
+        track_id = db.session.scalar(select(Track.id).where(Track.slug == query.track))
+        if track_id is None:
+            raise Problem(400, f"track: there is no track with code {query.track!r}; GET /api/v1/schedule lists the tracks.",
+                          errors=[{"loc": "track", "msg": "unknown track code"}])
+        statement = statement.where(Session.track_id == track_id)
+    if query.state is not None:
+        statement = statement.where(Session.state == query.state)
+    if query.q is not None:
+        pattern = f"%{query.q.strip()}%"
+        by_speaker = select(SessionSpeaker.session_id).join(Speaker).where(Speaker.name.ilike(pattern))
+        statement = statement.where(or_(Session.title.ilike(pattern), Session.abstract.ilike(pattern), Session.id.in_(by_speaker)))
+    found = db.session.scalars(statement).all()
+    return SessionList(sessions=[session_out(s, zone) for s in found])
+
+
+@bp.get("/sessions/<code>")
+@api_spec.validate(resp=SpecResponse(HTTP_200=SessionOut, HTTP_404=None), tags=["schedule"])
+def session(code: str) -> SessionOut:
+    """One session by its code."""
+    found = queries.session_by_code(code)
+    if found is None:
+        raise Problem(404, f"There is no session with code {code!r}. Codes are case-sensitive; see GET /api/v1/schedule.")
+    return session_out(found, queries.conference_zone(queries.get_conference()))
+
+
+@bp.get("/speakers/<code>")
+@api_spec.validate(resp=SpecResponse(HTTP_200=SpeakerOut, HTTP_404=None), tags=["schedule"])
+def speaker(code: str) -> SpeakerOut:
+    """One speaker by their code, with the codes of their sessions."""
+    found = queries.speaker_by_code(code)
+    if found is None:
+        raise Problem(404, f"There is no speaker with code {code!r}. Codes are case-sensitive; see GET /api/v1/schedule.")
+    return speaker_out(found)

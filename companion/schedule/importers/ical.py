@@ -1,0 +1,140 @@
+"""iCalendar files (RFC 5545): Sched's public ``all.ics``, other tools' feeds, and our own export.
+
+A known IANA TZID is resolved through the tz database, never through the file's VTIMEZONE
+block: calendar tools write blocks with stale or wrong offsets, the tz database is the truth.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from companion.schedule.importers.common import (
+    ScheduleBuilder,
+    event_label,
+    slugify,
+    text,
+    web_url,
+)
+from companion.schedule.interchange import ImportProblem, ParsedSchedule, ParsedSession
+from companion.timeutil import is_known_zone
+
+SPEAKER_URN = "urn:companion:speaker:"  # how our own export marks a speaker's ATTENDEE line
+
+
+def _all(component: icalendar.Component, name: str) -> list[Any]:
+    """Every value of a property: icalendar gives one value, or a list when it repeats."""
+    value = component.get(name)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _first(component: icalendar.Component, name: str, label: str, builder: ScheduleBuilder) -> Any:
+    values = _all(component, name)
+    if len(values) > 1:
+        builder.warn(f"{label}: {name} appears {len(values)} times, the first is used")
+    return values[0] if values else None
+
+
+def _moment(prop: Any, label: str, name: str, builder: ScheduleBuilder, zone: str | None) -> datetime:
+    """An aware datetime from a DTSTART / DTEND property.
+
+    :param zone: the zone for all-day dates (the conference's), if known.
+    :raise ImportProblem: for a value that is not a date-time, or a floating time without ``--timezone``.
+    """
+    value = getattr(prop, "dt", None)
+    if isinstance(value, datetime):
+        tzid = prop.params.get("TZID")
+        if tzid and is_known_zone(tzid):
+            # The wall time as written, in the tz database's idea of that zone.
+            return builder.moment(value.replace(tzinfo=ZoneInfo(tzid)), label, name, evidence=name == "DTSTART")
+        if value.tzinfo is not None and value.utcoffset() == timedelta(0) and not tzid:
+            return value  # "...Z": an instant that says nothing of the conference's zone
+        if tzid and value.tzinfo is None:
+            builder.warn(f"{label}: unknown TZID {tzid!r} without a VTIMEZONE, read as a floating time")
+        return builder.moment(value, label, name, evidence=name == "DTSTART")
+    if isinstance(value, date):  # an all-day entry: the whole local day
+        if zone is None:
+            raise ImportProblem(f"{name} is a date without a time and no time zone is known: pass --timezone", label)
+        return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
+    raise ImportProblem(f"{name} {str(getattr(prop, 'to_ical', lambda: prop)())!r} is not a date and time", label)
+
+
+def _speakers(event: icalendar.Event, builder: ScheduleBuilder) -> list[str]:
+    """Our export's ``urn:companion:speaker:<key>`` attendees, other attendees' CN, else the organiser's."""
+    keys: list[str] = []
+    for attendee in _all(event, "ATTENDEE") or _all(event, "ORGANIZER"):
+        address = str(attendee)
+        name = text(attendee.params.get("CN")) if hasattr(attendee, "params") else None
+        key = address[len(SPEAKER_URN):] if address.startswith(SPEAKER_URN) else name
+        if key and key not in keys:
+            keys.append(builder.add_speaker(key, name or key))
+    return keys
+
+
+def _event(event: icalendar.Event, index: int, zone: str | None, builder: ScheduleBuilder) -> None:
+    title = text(event.get("SUMMARY"))
+    uid = text(event.get("UID"))
+    label = event_label(title, f"uid {uid}" if uid else f"VEVENT #{index}")
+    if not title:
+        raise ImportProblem("has no SUMMARY (title)", label)
+    start_prop = _first(event, "DTSTART", label, builder)
+    if start_prop is None:
+        raise ImportProblem("has no DTSTART", label)
+    start = _moment(start_prop, label, "DTSTART", builder, zone)
+    end_prop, duration = _first(event, "DTEND", label, builder), event.get("DURATION")
+    if end_prop is not None:
+        end = _moment(end_prop, label, "DTEND", builder, zone)
+    elif duration is not None and isinstance(getattr(duration, "dt", None), timedelta):
+        end = start + duration.dt
+    elif not isinstance(getattr(start_prop, "dt", None), datetime):
+        end = start + timedelta(days=1)  # RFC 5545: an all-day entry without end lasts the day
+    else:
+        builder.warn(f"{label}: neither DTEND nor DURATION, taken as 0 minutes")
+        end = start
+    if event.get("RRULE") is not None:
+        builder.warn(f"{label}: repeats (RRULE); only the first occurrence is imported")
+    key = uid or f"{slugify(title)}@{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    if not uid:
+        builder.warn(f"{label}: no UID; keyed {key!r}")
+    categories = [text(c) for prop in _all(event, "CATEGORIES") for c in getattr(prop, "cats", [prop])]
+    session = ParsedSession(
+        key=builder.claim_key(key, [], label, "UID"),
+        title=title,
+        start=start,
+        end=end,
+        room=builder.add_room(event.get("LOCATION")),
+        track=builder.add_track(next((c for c in categories if c), None)),
+        type=text(event.get("X-COMPANION-TYPE")),
+        level=text(event.get("X-COMPANION-LEVEL")),
+        description=text(event.get("DESCRIPTION")),
+        url=web_url(event.get("URL")),
+        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+        speakers=_speakers(event, builder),
+    )
+    builder.add_session(session, label)
+
+
+def parse_ical(source: str, timezone: str | None = None) -> ParsedSchedule:
+    """Read an iCalendar file: each VEVENT becomes a session keyed by its UID.
+
+    :param timezone: the organiser's IANA zone: names the conference, reads floating times.
+    :raise ImportProblem: if the text is not iCalendar, an event lacks SUMMARY or DTSTART, or a
+        floating time appears while no zone was given.
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(source)
+    except ValueError as exc:
+        raise ImportProblem(f"not a valid iCalendar file: {exc}") from None
+    builder = ScheduleBuilder("ical", timezone)
+    builder.naive_hint = "a floating time (no TZID, no Z): pass --timezone with the conference's zone"
+    declared = text(calendar.get("X-WR-TIMEZONE"))
+    zone = builder.override or (declared if is_known_zone(declared) else None)
+    for index, event in enumerate(calendar.walk("VEVENT"), start=1):
+        _event(event, index, zone, builder)
+    title = text(calendar.get("X-WR-CALNAME")) or text(calendar.get("NAME"))
+    return builder.finish(title=title, declared_zone=declared, url=calendar.get("URL"))
