@@ -41,11 +41,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from companion import api, pwa
     from companion.schedule import api as schedule_api
+    from companion.schedule import export_views
     from companion.schedule import views as schedule_views
 
     app.register_blueprint(schedule_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(schedule_api.bp)
+    app.register_blueprint(export_views.bp)
     app.register_blueprint(pwa.bp)
     api_spec.register(app)
+
+    from companion.schedule.cli import schedule_cli
+
+    # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
+    app.cli.add_command(schedule_cli)
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from spectree import Response as SpecResponse
 
@@ -20,3 +21,9 @@ class Health(BaseModel):
 def health() -> dict[str, str]:
     """Liveness: answers without touching the database (load balancers, and the benchmarks' baseline)."""
     return {"status": "ok"}
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3 document of this API, generated from the views' pydantic models."""
+    return jsonify(api_spec.spec)

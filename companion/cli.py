@@ -12,10 +12,9 @@ from companion import create_app
 
 def _build_cli() -> FlaskGroup:
     group = FlaskGroup(create_app=lambda: create_app(), help="Conference Companion: serve, import, export, run the demo.")
-    from companion.schedule.cli import schedule_cli
     from companion.demo import demo_command
 
-    group.add_command(schedule_cli)
+    # Feature commands live on app.cli (see create_app); the demo builds its own app in demo mode.
     group.add_command(demo_command)
     return group
 

@@ -19,8 +19,11 @@ api_spec = SpecTree(
     "flask",
     title="Conference Companion API",
     version="v1",
-    path="api/v1",
+    # spectree leaves out routes under its own path, so it lives below the API; our own
+    # /api/v1/openapi.json (companion.api) serves the same document.
+    path="api/v1/docs",
     page_templates={},
+    mode="strict",
     validation_error_status=400,
     before=spectree_validation_hook,
     annotations=True,

@@ -107,16 +107,16 @@ class _Sync:
         source = self.parsed.conference
         conference = db.session.scalars(select(Conference).limit(1).with_for_update()).first()
         if conference is None:
-            conference = Conference(schedule_version=0, updated_at=self.now, title=source.title, acronym=source.acronym, timezone=source.timezone)
+            conference = Conference(schedule_version=0, updated_at=self.now, title=source.title or "Conference",
+                                    acronym=source.acronym or "conference", timezone=source.timezone)
             db.session.add(conference)
             self.touched = True
-        for name, value in (
-            ("title", source.title), ("acronym", source.acronym), ("timezone", source.timezone),
-            ("start_date", source.start_date), ("end_date", source.end_date),
-        ):
+        for name, value in (("timezone", source.timezone), ("start_date", source.start_date), ("end_date", source.end_date)):
             self.touched |= self._set(conference, name, value)
-        if source.url:
-            self.touched |= self._set(conference, "url", source.url)
+        # Formats without a conference title (Sched, many iCal feeds) keep the one already stored.
+        for name, value in (("title", source.title), ("acronym", source.acronym), ("url", source.url)):
+            if value:
+                self.touched |= self._set(conference, name, value)
         return conference
 
     def _rooms(self) -> dict[str, Room]:

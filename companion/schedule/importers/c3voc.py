@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin
 
+from companion.schedule.importers.builder import ScheduleBuilder
 from companion.schedule.importers.common import (
-    ScheduleBuilder,
     event_label,
     event_times,
     int_or_none,
+    link,
     parse_date,
     person_key,
     slugify,
@@ -47,50 +48,71 @@ def _event_key(event: dict[str, Any], index: int, builder: ScheduleBuilder) -> t
 
 
 def _speakers(persons: Any, label: str, builder: ScheduleBuilder) -> list[str]:
-    """Speaker keys in billing order, from ``{public_name, id}`` or ``{name, code, ...}`` persons."""
+    """Speaker keys in billing order, from ``{public_name, id}`` or ``{name, code}`` persons."""
     keys: list[str] = []
     for person in persons if isinstance(persons, list) else []:
         if isinstance(person, str):  # not in the schema, seen in hand-made files
             person = {"name": person}
         if not isinstance(person, dict):
             continue
-        name = text(person.get("name")) or text(person.get("public_name")) or text(person.get("full_name"))
+        name = (
+            text(person.get("name"))
+            or text(person.get("public_name"))
+            or text(person.get("full_name"))
+        )
         key = person_key(person.get("guid"), person.get("code"), person.get("id"), name)
         if not name or not key:
             builder.warn(f"{label}: a person without a name, left out")
             continue
         organisation = person.get("organization") or person.get("organisation")
-        keys.append(builder.add_speaker(key, name, person.get("biography"), organisation, person.get("position")))
+        keys.append(
+            builder.add_speaker(
+                key, name, person.get("biography"), organisation, person.get("position")
+            )
+        )
     return keys
 
 
-def _links(links: Any, base_url: str | None, label: str, builder: ScheduleBuilder) -> list[ParsedLink]:
+def _links(
+    links: Any, base_url: str | None, label: str, builder: ScheduleBuilder
+) -> list[ParsedLink]:
     result: list[ParsedLink] = []
-    for link in links if isinstance(links, list) else []:
-        raw = text(link.get("url")) if isinstance(link, dict) else None
-        if not raw:
-            continue
-        url = web_url(urljoin(base_url, raw) if base_url else raw)
-        if url is None:
-            builder.warn(f"{label}: link {raw!r} is not an http(s) URL, left out")
-            continue
-        result.append(ParsedLink(url=url, title=text(link.get("title")) or url))
+    for item in links if isinstance(links, list) else []:
+        raw = text(item.get("url")) if isinstance(item, dict) else None
+        if raw:  # relative URLs are relative to the schedule's base_url
+            parsed = link(
+                urljoin(base_url, raw) if base_url else raw, item.get("title"), label, builder
+            )
+            result += [parsed] if parsed else []
     return result
 
 
 def _event(
-    event: dict[str, Any], day: dict[str, Any], room_name: str, index: int,
-    base_url: str | None, builder: ScheduleBuilder,
+    event: dict[str, Any],
+    day: dict[str, Any],
+    room_name: str,
+    index: int,
+    base_url: str | None,
+    builder: ScheduleBuilder,
 ) -> None:
     key, label, what = _event_key(event, index, builder)
     title = text(event.get("title"))
     if not title:
         raise ImportProblem("has no title", label)
     start, end = event_times(
-        builder, label, moment=event.get("date"), day_date=day.get("date"), clock=event.get("start"),
-        day_start=day.get("day_start"), end=event.get("end"), duration=event.get("duration"),
+        builder,
+        label,
+        moment=event.get("date"),
+        day_date=day.get("date"),
+        clock=event.get("start"),
+        day_start=day.get("day_start"),
+        end=event.get("end"),
+        duration=event.get("duration"),
     )
-    alternates = [f"id:{text(event.get('id'))}" if text(event.get("id")) else None, text(event.get("slug"))]
+    alternates = [
+        f"id:{text(event.get('id'))}" if text(event.get("id")) else None,
+        text(event.get("slug")),
+    ]
     session = ParsedSession(
         key=builder.claim_key(key, alternates, label, what),
         title=title,
@@ -135,7 +157,9 @@ def parse_c3voc(document: Any, timezone: str | None = None) -> ParsedSchedule:
             builder.add_track(track.get("name"), track.get("color"))
     days = conference.get("days")
     if not isinstance(days, list):
-        raise ImportProblem("not a c3voc schedule: 'schedule.conference.days' is missing or not a list")
+        raise ImportProblem(
+            "not a c3voc schedule: 'schedule.conference.days' is missing or not a list"
+        )
     index = 0
     day_dates = []
     for day in days:
@@ -143,19 +167,21 @@ def parse_c3voc(document: Any, timezone: str | None = None) -> ParsedSchedule:
         day_dates.append(parse_date(day.get("date")))
         rooms = day.get("rooms") or {}
         if not isinstance(rooms, dict):
-            raise ImportProblem(f"day {day.get('date')}: 'rooms' is not an object of room name to events")
+            raise ImportProblem(
+                f"day {day.get('date')}: 'rooms' is not an object of room name to events"
+            )
         for room_name, events in rooms.items():
             for event in events if isinstance(events, list) else []:
                 index += 1
                 if not isinstance(event, dict):
                     raise ImportProblem(f"event #{index} in room {room_name!r} is not an object")
                 _event(event, day, room_name, index, base_url, builder)
-    known_dates = [d for d in day_dates if d]
     return builder.finish(
         title=conference.get("title"),
         acronym=conference.get("acronym"),
         declared_zone=conference.get("time_zone_name"),
-        start_date=parse_date(conference.get("start")) or (min(known_dates) if known_dates else None),
-        end_date=parse_date(conference.get("end")) or (max(known_dates) if known_dates else None),
+        start_date=parse_date(conference.get("start")),
+        end_date=parse_date(conference.get("end")),
         url=conference.get("url"),
+        day_dates=day_dates,
     )

@@ -23,14 +23,17 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+_XML_ENCODING = re.compile(
+    rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']"""
+)
 
 
 def _size(count: int) -> str:
+    """A byte count for people: "1000 bytes", "62.9 KB (64375 bytes)", "201.0 MB (...)"."""
     if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.1f} MB"
+        return f"{count / (1024 * 1024):.1f} MB ({count} bytes)"
     if count >= 1024:
-        return f"{count / 1024:.1f} KB"
+        return f"{count / 1024:.1f} KB ({count} bytes)"
     return f"{count} bytes"
 
 
@@ -41,10 +44,7 @@ def check_size(data: bytes, max_bytes: int | None = None) -> None:
     """
     limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if len(data) > limit:
-        raise ImportProblem(
-            f"the file is {_size(len(data))} ({len(data)} bytes), over the limit of "
-            f"{_size(limit)} ({limit} bytes)"
-        )
+        raise ImportProblem(f"the file is {_size(len(data))}, over the limit of {_size(limit)}")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -65,7 +65,9 @@ def _declared_xml_encoding(data: bytes) -> str | None:
     try:
         codec = codecs.lookup(name).name
     except LookupError:
-        raise ImportProblem(f"the XML declaration names an unknown encoding {name!r}", "line 1") from None
+        raise ImportProblem(
+            f"the XML declaration names an unknown encoding {name!r}", "line 1"
+        ) from None
     return None if codec == "utf-8" else codec
 
 
@@ -80,7 +82,8 @@ def decode_text(data: bytes) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise ImportProblem(
-                    f"not valid {encoding.upper()} at byte {exc.start} despite its byte order mark: "
+                    f"not valid {encoding.upper()} at byte {exc.start} "
+                    "despite its byte order mark: "
                     "save the file as UTF-8"
                 ) from None
     if b"\x00" in data:
@@ -101,4 +104,6 @@ def decode_text(data: bytes) -> str:
                 "save the file as UTF-8"
             ) from None
         line, column = _position(data, exc.start)
-        raise ImportProblem(f"not valid UTF-8 at line {line}, column {column}: save the file as UTF-8") from None
+        raise ImportProblem(
+            f"not valid UTF-8 at line {line}, column {column}: save the file as UTF-8"
+        ) from None

@@ -11,11 +11,12 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from companion.schedule.importers.builder import ScheduleBuilder
 from companion.schedule.importers.common import (
-    ScheduleBuilder,
     event_label,
     event_times,
     int_or_none,
+    link,
     parse_date,
     person_key,
     text,
@@ -36,12 +37,16 @@ def parse_xml(source: str) -> Element:
     except EntitiesForbidden:
         raise ImportProblem("the XML declares entities (DTD); refused for safety") from None
     except (DTDForbidden, ExternalReferenceForbidden):
-        raise ImportProblem("the XML refers to an external DTD or entity; refused for safety") from None
+        raise ImportProblem(
+            "the XML refers to an external DTD or entity; refused for safety"
+        ) from None
     except ParseError as exc:
         line, column = exc.position
         # ParseError's text ends with its own position; the where says it once.
         reason = str(exc).split(":")[0]
-        raise ImportProblem(f"malformed XML: {reason}", f"line {line}, column {column + 1}") from None
+        raise ImportProblem(
+            f"malformed XML: {reason}", f"line {line}, column {column + 1}"
+        ) from None
 
 
 def _child(element: Element, tag: str) -> str | None:
@@ -63,21 +68,20 @@ def _speakers(event: Element, label: str, builder: ScheduleBuilder) -> list[str]
 
 def _links(event: Element, label: str, builder: ScheduleBuilder) -> list[ParsedLink]:
     result: list[ParsedLink] = []
-    for link in event.iterfind("links/link"):
-        raw = text(link.get("href"))
-        if not raw:
-            continue
-        url = web_url(raw)
-        if url is None:
-            builder.warn(f"{label}: link {raw!r} is not an http(s) URL, left out")
-            continue
-        result.append(ParsedLink(url=url, title=text(link.text) or _child(link, "title") or url))
+    for item in event.iterfind("links/link"):
+        # The title is the link's text, or a nested <title> in newer exports.
+        parsed = link(item.get("href"), text(item.text) or _child(item, "title"), label, builder)
+        result += [parsed] if parsed else []
     return result
 
 
 def _event(
-    event: Element, room_name: str | None, day_date: str | None, day_start: str | None,
-    index: int, builder: ScheduleBuilder,
+    event: Element,
+    room_name: str | None,
+    day_date: str | None,
+    day_start: str | None,
+    index: int,
+    builder: ScheduleBuilder,
 ) -> None:
     title = _child(event, "title")
     guid, event_id, slug = text(event.get("guid")), text(event.get("id")), _child(event, "slug")
@@ -86,12 +90,19 @@ def _event(
     elif event_id:
         key, what, label = f"id:{event_id}", "id", event_label(title, f"id {event_id}")
     else:
-        raise ImportProblem("has neither a guid nor an id attribute", event_label(title, f"event #{index}"))
+        raise ImportProblem(
+            "has neither a guid nor an id attribute", event_label(title, f"event #{index}")
+        )
     if not title:
         raise ImportProblem("has no <title>", label)
     start, end = event_times(
-        builder, label, moment=_child(event, "date"), day_date=day_date, clock=_child(event, "start"),
-        day_start=day_start, duration=_child(event, "duration"),
+        builder,
+        label,
+        moment=_child(event, "date"),
+        day_date=day_date,
+        clock=_child(event, "start"),
+        day_start=day_start,
+        duration=_child(event, "duration"),
     )
     alternates = [f"id:{event_id}" if event_id else None, slug]
     session = ParsedSession(
@@ -143,12 +154,12 @@ def parse_frab(source: str, timezone: str | None = None) -> ParsedSchedule:
             for event in room.iterfind("event"):
                 index += 1
                 _event(event, text(room.get("name")), day_date, day_start, index, builder)
-    known_dates = [d for d in day_dates if d]
     return builder.finish(
         title=_child(conference, "title"),
         acronym=_child(conference, "acronym"),
         declared_zone=_child(conference, "time_zone_name"),
-        start_date=parse_date(_child(conference, "start")) or (min(known_dates) if known_dates else None),
-        end_date=parse_date(_child(conference, "end")) or (max(known_dates) if known_dates else None),
+        start_date=parse_date(_child(conference, "start")),
+        end_date=parse_date(_child(conference, "end")),
         url=_child(conference, "url") or _child(conference, "base_url"),
+        day_dates=day_dates,
     )

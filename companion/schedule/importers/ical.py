@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from companion.schedule.importers.builder import ScheduleBuilder
 from companion.schedule.importers.common import (
-    ScheduleBuilder,
     event_label,
     slugify,
     text,
@@ -23,6 +23,8 @@ from companion.schedule.interchange import ImportProblem, ParsedSchedule, Parsed
 from companion.timeutil import is_known_zone
 
 SPEAKER_URN = "urn:companion:speaker:"  # how our own export marks a speaker's ATTENDEE line
+# TZIDs that only say "UTC": instants, no hint of where the conference is.
+_UTC_NAMES = {"UTC", "GMT", "Z", "ZULU", "UCT", "UNIVERSAL", "GREENWICH", "GMT0", "GMT+0", "GMT-0"}
 
 
 def _all(component: icalendar.Component, name: str) -> list[Any]:
@@ -33,6 +35,12 @@ def _all(component: icalendar.Component, name: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _one(component: icalendar.Component, name: str) -> Any:
+    """The first value of a property that should appear once (a repeat is ignored)."""
+    values = _all(component, name)
+    return values[0] if values else None
+
+
 def _first(component: icalendar.Component, name: str, label: str, builder: ScheduleBuilder) -> Any:
     values = _all(component, name)
     if len(values) > 1:
@@ -40,45 +48,60 @@ def _first(component: icalendar.Component, name: str, label: str, builder: Sched
     return values[0] if values else None
 
 
-def _moment(prop: Any, label: str, name: str, builder: ScheduleBuilder, zone: str | None) -> datetime:
+def _moment(
+    prop: Any, label: str, name: str, builder: ScheduleBuilder, zone: str | None
+) -> datetime:
     """An aware datetime from a DTSTART / DTEND property.
 
     :param zone: the zone for all-day dates (the conference's), if known.
-    :raise ImportProblem: for a value that is not a date-time, or a floating time without ``--timezone``.
+    :raise ImportProblem: for a value that is not a date-time, or a floating time without a zone.
     """
-    value = getattr(prop, "dt", None)
+    # A value icalendar could not parse is a vBroken, whose .dt raises: treat it as no value.
+    value = None if isinstance(prop, icalendar.vBroken) else getattr(prop, "dt", None)
     if isinstance(value, datetime):
         tzid = prop.params.get("TZID")
         if tzid and is_known_zone(tzid):
             # The wall time as written, in the tz database's idea of that zone.
-            return builder.moment(value.replace(tzinfo=ZoneInfo(tzid)), label, name, evidence=name == "DTSTART")
+            is_utc = tzid.upper().removeprefix("ETC/") in _UTC_NAMES
+            return builder.moment(
+                value.replace(tzinfo=ZoneInfo(tzid)),
+                label,
+                name,
+                evidence=name == "DTSTART" and not is_utc,
+            )
         if value.tzinfo is not None and value.utcoffset() == timedelta(0) and not tzid:
             return value  # "...Z": an instant that says nothing of the conference's zone
         if tzid and value.tzinfo is None:
-            builder.warn(f"{label}: unknown TZID {tzid!r} without a VTIMEZONE, read as a floating time")
+            builder.warn(
+                f"{label}: unknown TZID {tzid!r} without a VTIMEZONE, read as a floating time"
+            )
         return builder.moment(value, label, name, evidence=name == "DTSTART")
     if isinstance(value, date):  # an all-day entry: the whole local day
         if zone is None:
-            raise ImportProblem(f"{name} is a date without a time and no time zone is known: pass --timezone", label)
+            raise ImportProblem(
+                f"{name} is a date without a time and no time zone is known: pass --timezone", label
+            )
         return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
-    raise ImportProblem(f"{name} {str(getattr(prop, 'to_ical', lambda: prop)())!r} is not a date and time", label)
+    # vBroken keeps the raw text; a parsed oddity (a PERIOD, say) is shown as Python sees it.
+    raw = str(prop) if isinstance(prop, icalendar.vBroken) else repr(value)
+    raise ImportProblem(f"{name} {raw!r} is not a date and time", label)
 
 
 def _speakers(event: icalendar.Event, builder: ScheduleBuilder) -> list[str]:
-    """Our export's ``urn:companion:speaker:<key>`` attendees, other attendees' CN, else the organiser's."""
+    """Speakers: our ``urn:companion:speaker:<key>`` attendees, others' CN, else the organiser."""
     keys: list[str] = []
     for attendee in _all(event, "ATTENDEE") or _all(event, "ORGANIZER"):
         address = str(attendee)
         name = text(attendee.params.get("CN")) if hasattr(attendee, "params") else None
-        key = address[len(SPEAKER_URN):] if address.startswith(SPEAKER_URN) else name
+        key = address[len(SPEAKER_URN) :] if address.startswith(SPEAKER_URN) else name
         if key and key not in keys:
             keys.append(builder.add_speaker(key, name or key))
     return keys
 
 
 def _event(event: icalendar.Event, index: int, zone: str | None, builder: ScheduleBuilder) -> None:
-    title = text(event.get("SUMMARY"))
-    uid = text(event.get("UID"))
+    title = text(_one(event, "SUMMARY"))
+    uid = text(_one(event, "UID"))
     label = event_label(title, f"uid {uid}" if uid else f"VEVENT #{index}")
     if not title:
         raise ImportProblem("has no SUMMARY (title)", label)
@@ -86,11 +109,15 @@ def _event(event: icalendar.Event, index: int, zone: str | None, builder: Schedu
     if start_prop is None:
         raise ImportProblem("has no DTSTART", label)
     start = _moment(start_prop, label, "DTSTART", builder, zone)
-    end_prop, duration = _first(event, "DTEND", label, builder), event.get("DURATION")
+    end_prop, duration = _first(event, "DTEND", label, builder), _one(event, "DURATION")
     if end_prop is not None:
         end = _moment(end_prop, label, "DTEND", builder, zone)
-    elif duration is not None and isinstance(getattr(duration, "dt", None), timedelta):
-        end = start + duration.dt
+    elif duration is not None:
+        length = None if isinstance(duration, icalendar.vBroken) else getattr(duration, "dt", None)
+        if not isinstance(length, timedelta):
+            raw = str(duration) if isinstance(duration, icalendar.vBroken) else repr(length)
+            raise ImportProblem(f"DURATION {raw!r} is not a duration", label)
+        end = start + length
     elif not isinstance(getattr(start_prop, "dt", None), datetime):
         end = start + timedelta(days=1)  # RFC 5545: an all-day entry without end lasts the day
     else:
@@ -101,19 +128,23 @@ def _event(event: icalendar.Event, index: int, zone: str | None, builder: Schedu
     key = uid or f"{slugify(title)}@{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     if not uid:
         builder.warn(f"{label}: no UID; keyed {key!r}")
-    categories = [text(c) for prop in _all(event, "CATEGORIES") for c in getattr(prop, "cats", [prop])]
+    categories = [
+        text(c)
+        for prop in _all(event, "CATEGORIES")
+        for c in ([prop] if isinstance(prop, icalendar.vBroken) else getattr(prop, "cats", [prop]))
+    ]
     session = ParsedSession(
         key=builder.claim_key(key, [], label, "UID"),
         title=title,
         start=start,
         end=end,
-        room=builder.add_room(event.get("LOCATION")),
+        room=builder.add_room(_one(event, "LOCATION")),
         track=builder.add_track(next((c for c in categories if c), None)),
-        type=text(event.get("X-COMPANION-TYPE")),
-        level=text(event.get("X-COMPANION-LEVEL")),
-        description=text(event.get("DESCRIPTION")),
-        url=web_url(event.get("URL")),
-        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+        type=text(_one(event, "X-COMPANION-TYPE")),
+        level=text(_one(event, "X-COMPANION-LEVEL")),
+        description=text(_one(event, "DESCRIPTION")),
+        url=web_url(_one(event, "URL")),
+        cancelled=str(_one(event, "STATUS") or "").upper() == "CANCELLED",
         speakers=_speakers(event, builder),
     )
     builder.add_session(session, label)
@@ -128,10 +159,12 @@ def parse_ical(source: str, timezone: str | None = None) -> ParsedSchedule:
     """
     try:
         calendar = icalendar.Calendar.from_ical(source)
-    except ValueError as exc:
+    except Exception as exc:  # its parser raises many exception types on hostile input
         raise ImportProblem(f"not a valid iCalendar file: {exc}") from None
     builder = ScheduleBuilder("ical", timezone)
-    builder.naive_hint = "a floating time (no TZID, no Z): pass --timezone with the conference's zone"
+    builder.naive_hint = (
+        "it is a floating time (no TZID, no Z); pass --timezone with the conference's zone"
+    )
     declared = text(calendar.get("X-WR-TIMEZONE"))
     zone = builder.override or (declared if is_known_zone(declared) else None)
     for index, event in enumerate(calendar.walk("VEVENT"), start=1):
