@@ -30,6 +30,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", None, "Signs sessions and tokens. Required in production; elsewhere generated once and kept in instance/secret_key."),
     Setting("DATABASE_URL", None, "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite file instance/companion.sqlite3."),
     Setting("INSTANCE_PATH", None, "Folder for the SQLite file, the generated secret key and companion.toml. Default: ./instance."),
+    Setting("PUBLIC_URL", None, "The address attendees use, e.g. https://conf.example.org: absolute links in exports and feeds. Default: the address of the request."),
     Setting("SCHEDULE_CACHE_SECONDS", 1.0, "How long a worker trusts its cached schedule document before checking the database's schedule version again."),
     Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest schedule file an import accepts, in bytes."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),

@@ -22,8 +22,9 @@ def test_migrations_reach_head(app):
     from flask_migrate import Migrate
 
     migrate: Migrate = app.extensions["migrate"]
-    config = migrate.migrate.get_config(migrate.directory)
-    heads = ScriptDirectory.from_config(config).get_heads()
+    with app.app_context():
+        config = migrate.migrate.get_config(migrate.directory)
+        heads = ScriptDirectory.from_config(config).get_heads()
     with app.app_context(), _db.engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
 

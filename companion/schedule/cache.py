@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 _lock = threading.Lock()
 _entries: dict[str, Rendered] = {}
+MAX_ENTRIES = 16  # documents kept per process; the oldest goes first (entries can be large)
 _version_seen: tuple[float, int] | None = None  # (monotonic time read, version)
 
 
@@ -61,7 +62,10 @@ def get_or_render(name: str, version: int, mimetype: str, render: Callable[[], b
             etag=hashlib.sha256(body).hexdigest()[:32],
             mimetype=mimetype,
         )
+        _entries.pop(name, None)
         _entries[name] = entry
+        while len(_entries) > MAX_ENTRIES:
+            del _entries[next(iter(_entries))]
         return entry
 
 

@@ -94,7 +94,7 @@ class Session(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     source_key: Mapped[str] = mapped_column(String(200), unique=True)
-    guid: Mapped[str] = mapped_column(String(36))
+    guid: Mapped[str] = mapped_column(String(36), unique=True)  # calendar UIDs are built from it
     external_id: Mapped[int | None] = mapped_column(Integer)
     slug: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(500))

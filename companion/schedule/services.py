@@ -190,6 +190,7 @@ class _Sync:
             for s in db.session.scalars(select(Session).options(selectinload(Session.speaker_links)))
         }
         codes = {s.code for s in stored.values()}
+        self.guid_owner = {s.guid: s.source_key for s in stored.values()}
         seen: set[str] = set()
         for parsed_session in self.parsed.sessions:
             seen.add(parsed_session.key)
@@ -211,7 +212,7 @@ class _Sync:
             room=rooms.get(parsed.room) if parsed.room else None, track=tracks.get(parsed.track) if parsed.track else None,
             state="cancelled" if parsed.cancelled else "confirmed", sequence=0, created_at=self.now, updated_at=self.now,
             links=_links(parsed),
-            **_details(parsed),
+            **self._details(parsed),
         )
         session.speaker_links = [
             SessionSpeaker(speaker=speakers[key], position=i) for i, key in enumerate(dict.fromkeys(parsed.speakers)) if key in speakers
@@ -237,7 +238,7 @@ class _Sync:
             changes.append(("cancelled" if parsed.cancelled else "restored", session.state, new_state))
             session.state = new_state
 
-        detail_changes = [name for name, value in _details(parsed).items() if self._set(session, name, value)]
+        detail_changes = [name for name, value in self._details(parsed).items() if self._set(session, name, value)]
         new_track = tracks.get(parsed.track) if parsed.track else None
         if session.track is not new_track:
             session.track = new_track
@@ -270,7 +271,17 @@ class _Sync:
         self.report.diffs.append(SessionDiff(session.title, outcome, changes))
 
 
-def _details(parsed: ParsedSession) -> dict[str, Any]:
+    def _details(self, parsed: ParsedSession) -> dict[str, Any]:
+        """The session's descriptive fields as stored; the guid made unique across sessions."""
+        guid = session_guid(parsed.guid, parsed.key)
+        if self.guid_owner.get(guid, parsed.key) != parsed.key:
+            # Two events of one file share a guid (it happens): the second gets one from its key.
+            guid = session_guid(None, parsed.key)
+        self.guid_owner[guid] = parsed.key
+        return _detail_fields(parsed, guid)
+
+
+def _detail_fields(parsed: ParsedSession, guid: str) -> dict[str, Any]:
     return {
         "subtitle": parsed.subtitle or None,
         "abstract": parsed.abstract or None,
@@ -278,7 +289,7 @@ def _details(parsed: ParsedSession) -> dict[str, Any]:
         "type": parsed.type or None,
         "level": parsed.level or None,
         "language": parsed.language or None,
-        "guid": session_guid(parsed.guid, parsed.key),
+        "guid": guid,
         "external_id": parsed.external_id,
         "slug": parsed.slug or None,
         "url": parsed.url or None,

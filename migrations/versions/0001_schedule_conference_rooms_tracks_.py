@@ -96,6 +96,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['track_id'], ['track.id'], name=op.f('fk_session_track_id_track')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_session')),
     sa.UniqueConstraint('code', name=op.f('uq_session_code')),
+    sa.UniqueConstraint('guid', name=op.f('uq_session_guid')),
     sa.UniqueConstraint('source_key', name=op.f('uq_session_source_key'))
     )
     with op.batch_alter_table('session', schema=None) as batch_op:

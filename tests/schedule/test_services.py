@@ -118,3 +118,19 @@ def test_apply_schedule_keeps_room_details_the_file_does_not_give(db):
 
     room = db.scalars(select(Room).where(Room.name == "Founders Cafe")).one()
     assert (room.building, room.capacity, room.slug) == ("Pier 2", 80, "founders-cafe")
+
+
+def test_apply_schedule_gives_a_shared_guid_to_one_session_only(db):
+    parsed = small_schedule()
+    shared = "8c4e647f-813e-41ef-b05b-65469dd841c3"
+    parsed.sessions[0].guid = shared
+    parsed.sessions[1].guid = shared
+
+    load_schedule(parsed)
+    load_schedule(parsed)  # and the re-import sees nothing to change
+
+    guids = dict(db.execute(select(Session.source_key, Session.guid)).all())
+    assert guids["s-keynote"] == shared
+    assert guids["s-compilers"] not in (shared, None)
+    assert len(set(guids.values())) == 6
+    assert db.scalar(select(Conference.schedule_version)) == 1
