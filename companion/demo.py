@@ -40,4 +40,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"Schedule:  {base}/schedule")
     click.echo(f"API:       {base}/api/v1/schedule  (OpenAPI: {base}/api/v1/openapi.json)")
     if not no_serve:
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Not app.run(): Flask ignores it inside its own command line.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True)

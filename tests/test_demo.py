@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections import Counter
 from datetime import date
 
@@ -36,3 +43,33 @@ def test_demo_loads_a_two_day_paris_conference_once(app, db, database_url, tmp_p
     types = Counter(db.scalars(select(Session.type)))
     assert set(types) == {"Keynote", "Talk", "Lightning Talk", "Workshop", "Break"}
     assert types["Keynote"] == 4
+
+
+def test_demo_command_serves_the_schedule(app, database_url, tmp_path):
+    """The README's demo command, run for real: it answers on the port it printed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    companion = os.path.join(os.path.dirname(sys.executable), "companion")
+    env = {**os.environ, "COMPANION_INSTANCE_PATH": str(tmp_path), "COMPANION_DATABASE_URL": database_url}
+    server = subprocess.Popen([companion, "demo", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/schedule", timeout=5) as response:
+                    document = response.read()
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the demo did not answer within 60 s"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/schedule", timeout=5) as response:
+            page = response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert len(json.loads(document)["sessions"]) == 80
+    assert "PyTorch Conference Demo" in page and "Keynote: The State of PyTorch, Day 1" in page
