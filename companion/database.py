@@ -5,11 +5,12 @@ This is the one place where SQLite and PostgreSQL are told apart.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, Engine, MetaData, event, text
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic revisions name the same constraint the same way on
@@ -74,6 +75,21 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def lock_for_writing(session: Session, name: str) -> None:
+    """Wait until no other transaction holds the write lock ``name``; hold it until commit/rollback.
+
+    Used where a whole operation must not interleave with a copy of itself (two schedule imports
+    started at once). PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a
+    time anyway: a write statement that changes nothing takes its write lock now, before the
+    operation reads, so the operation reads what the previous writer committed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(text("UPDATE conference SET id = id WHERE 1 = 0"))
 
 
 def is_postgresql(engine: Engine) -> bool:

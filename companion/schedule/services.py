@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from companion.codes import new_code, unique_slug
+from companion.database import lock_for_writing
 from companion.extensions import db
 from companion.schedule.interchange import ParsedRoom, ParsedSchedule, ParsedSession
 from companion.schedule.models import Conference, Room, Session, SessionChange, SessionSpeaker, Speaker, Track
@@ -82,6 +83,7 @@ class _Sync:
         self.touched = False  # anything besides sessions written (conference, rooms, tracks, speakers)
 
     def run(self) -> None:
+        lock_for_writing(db.session, "schedule")
         conference = self._conference()
         rooms = self._rooms()
         tracks = self._tracks()
