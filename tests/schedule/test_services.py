@@ -13,17 +13,19 @@ from tests.factories import DAY_ONE, load_schedule, small_schedule
 
 
 def _writes_during(fn) -> list[str]:
+    """The statements run by ``fn`` that wrote at least one row."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):  # noqa: ANN001
-        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+        verb = statement.lstrip().split(" ", 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE") and cursor.rowcount != 0:
             statements.append(statement)
 
-    event.listen(_db.engine, "before_cursor_execute", record)
+    event.listen(_db.engine, "after_cursor_execute", record)
     try:
         fn()
     finally:
-        event.remove(_db.engine, "before_cursor_execute", record)
+        event.remove(_db.engine, "after_cursor_execute", record)
     return statements
 
 
