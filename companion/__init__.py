@@ -15,8 +15,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     from companion import assets, config, errors, security
     from companion.database import configure_engine
-    from companion.extensions import api_spec, compress, db, migrate
+    from companion.accounts import access
+    from companion.extensions import api_spec, compress, csrf, db, limiter, migrate
     from companion.paths import resource_dir
+    from companion.sessions import PublicAwareSessionInterface
 
     app = Flask(
         __name__,
@@ -26,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
     )
     config.load_config(app, test_config)
+    app.session_interface = PublicAwareSessionInterface()
     app.logger.setLevel(app.config["LOG_LEVEL"])
 
     import companion.models  # noqa: F401  (every model registered before the mappers configure)
@@ -35,11 +38,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     compress.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    access.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
     assets.init_app(app)
 
     from companion import api, pwa
+    from companion.accounts import views as account_views
+    from companion.badges import views as badge_views
     from companion.schedule import api as schedule_api
     from companion.schedule import export_views
     from companion.schedule import views as schedule_views
@@ -49,10 +57,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(schedule_api.bp)
     app.register_blueprint(export_views.bp)
     app.register_blueprint(pwa.bp)
+    app.register_blueprint(account_views.bp)
+    app.register_blueprint(badge_views.bp)
+    from companion.staff import views as staff_views
+
+    app.register_blueprint(staff_views.bp)
     api_spec.register(app)
 
+    from companion.accounts.cli import users_cli
     from companion.schedule.cli import schedule_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
+    app.cli.add_command(users_cli)
     return app

@@ -10,6 +10,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCHEDULE_CACHE_SECONDS", 1.0, "How long a worker trusts its cached schedule document before checking the database's schedule version again."),
     Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest schedule file an import accepts, in bytes."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
+    Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. One process: memory://. Several app servers: a shared store such as redis://host:6379."),
+    Setting("MAIL_BACKEND", None, "smtp, or console (print mails and keep them in instance/mail/). Default: smtp in production, console elsewhere."),
+    Setting("MAIL_SERVER", "localhost", "SMTP host."),
+    Setting("MAIL_PORT", 25, "SMTP port (587 with MAIL_USE_TLS, 465 with MAIL_USE_SSL)."),
+    Setting("MAIL_USE_TLS", False, "Upgrade the SMTP connection with STARTTLS."),
+    Setting("MAIL_USE_SSL", False, "Connect to the SMTP server over TLS from the start."),
+    Setting("MAIL_USERNAME", None, "SMTP user name, if the server wants one."),
+    Setting("MAIL_PASSWORD", None, "SMTP password."),
+    Setting("MAIL_FROM", "Conference Companion <noreply@localhost>", "The From: of every mail."),
 )
 
 CONFIG_FILE = "companion.toml"
@@ -78,9 +89,21 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_IMPORT_BYTES"]) + 1024 * 1024
     # Static files carry a content hash in their URL (see companion.assets), so they may be cached for long.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = env == "production"
+    # Cookies: never readable by scripts, not sent on cross-site requests, HTTPS-only outside
+    # the demo and development (which run on http://127.0.0.1).
+    secure = env == "production"
+    for prefix in ("SESSION", "REMEMBER"):
+        app.config[f"{prefix}_COOKIE_HTTPONLY"] = True
+        app.config[f"{prefix}_COOKIE_SAMESITE"] = "Lax"
+        app.config[f"{prefix}_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=int(app.config["REMEMBER_DAYS"]))
+    app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = False
+    if not app.config.get("MAIL_BACKEND"):
+        app.config["MAIL_BACKEND"] = "smtp" if env == "production" else "console"
+    # The API takes the CSRF token in a header; forms in a hidden field (Flask-WTF).
+    app.config["WTF_CSRF_HEADERS"] = ["X-CSRFToken"]
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session; a phone left open all day still works
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config["COMPRESS_MIMETYPES"] = [
         "text/html", "text/css", "application/javascript", "text/javascript", "application/json",
         "application/problem+json", "application/manifest+json", "text/calendar", "application/xml",

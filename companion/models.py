@@ -4,6 +4,7 @@ The declarative base itself lives in :mod:`companion.database` so feature models
 without importing each other.
 """
 
+from companion.accounts.models import Attendee, AuditEvent, SignInToken, User  # noqa: F401
 from companion.database import Base
 from companion.schedule.models import (  # noqa: F401
     Conference,
@@ -15,4 +16,4 @@ from companion.schedule.models import (  # noqa: F401
     Track,
 )
 
-__all__ = ["Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
+__all__ = ["Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from companion import create_app
 from companion.extensions import db as _db
+from companion.extensions import limiter
 from tests.realparts import missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -121,6 +122,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     with app.app_context():
         _db.session.remove()
         _empty_all_tables()
+        limiter.reset()  # rate-limit counters live in memory for the whole session otherwise
     from companion.schedule import cache
 
     cache.clear()
@@ -134,9 +136,14 @@ def db(app: Flask, clock: FakeClock) -> Iterator[sa.orm.scoped_session]:
         _db.session.remove()
 
 
+TEST_USER_AGENT = "companion-tests"
+
+
 @pytest.fixture
 def client(app: Flask, clock: FakeClock) -> FlaskClient:
-    return app.test_client()
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = TEST_USER_AGENT
+    return client
 
 
 @pytest.fixture

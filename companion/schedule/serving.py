@@ -15,6 +15,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from companion.schedule.cache import Rendered
+from companion.sessions import mark_public
 
 GZIP_SUFFIX = "-gzip"
 
@@ -29,6 +30,7 @@ def cached_response(entry: Rendered, *, max_age: int, filename: str | None = Non
     :param filename: if given, ``Content-Disposition: inline; filename=...`` names the download.
     :return: the response; its ``Vary: Accept-Encoding`` tells caches the body depends on it.
     """
+    mark_public()
     use_gzip = request.accept_encodings["gzip"] > 0
     etag = entry.etag + GZIP_SUFFIX if use_gzip else entry.etag
     headers = {

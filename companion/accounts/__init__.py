@@ -1,0 +1,1 @@
+"""People and roles: attendees, staff accounts, password-less sign-in, sign-out everywhere."""

@@ -1,0 +1,20 @@
+"""Forms of the sign-in pages (Flask-WTF: validation and the CSRF token in one place)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+
+class EmailLinkForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+
+
+class PasswordForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: for buttons that change state."""

@@ -1,0 +1,1 @@
+"""Badges: the QR an attendee wears, what scanning it does, check-in, printable badge sheets."""
