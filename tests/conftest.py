@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from companion import create_app
 from companion.extensions import db as _db
 from companion.extensions import limiter
+from tests.mailserver import Mailbox, start_smtp_server
 from tests.realparts import missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -80,6 +81,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         }
     )
     app.extensions["clock"] = FakeClock()
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     yield app
@@ -139,6 +141,25 @@ def db(app: Flask, clock: FakeClock) -> Iterator[sa.orm.scoped_session]:
 TEST_USER_AGENT = "companion-tests"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as on a real server.
+
+    Flask reuses an app context that is already pushed (the ``db`` fixture pushes one), which
+    would carry ``g`` (the signed-in user, the CSRF token) from one request into the next.
+    After the request, the test's own session forgets what it had loaded, so the test reads what
+    the request committed.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        from flask import has_app_context
+
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app: Flask, clock: FakeClock) -> FlaskClient:
     client = app.test_client()
@@ -149,6 +170,24 @@ def client(app: Flask, clock: FakeClock) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask, clock: FakeClock) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
+    controller, mailbox = start_smtp_server()
+    yield controller.hostname, controller.port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(app: Flask, _smtp_server: tuple[str, int, Mailbox]) -> Iterator[Mailbox]:
+    """A real SMTP server the app sends to for this test; its received mails, emptied per test."""
+    host, port, box = _smtp_server
+    box.clear()
+    saved = {key: app.config[key] for key in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER=host, MAIL_PORT=port)
+    yield box
+    app.config.update(saved)
 
 
 @pytest.fixture(scope="session")

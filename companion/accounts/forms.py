@@ -7,12 +7,17 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 
+def _strip(value: str | None) -> str | None:
+    # Addresses pasted from a registration mail often carry spaces.
+    return value.strip() if isinstance(value, str) else value
+
+
 class EmailLinkForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email address", filters=[_strip], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
 
 
 class PasswordForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email address", filters=[_strip], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
