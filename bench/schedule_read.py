@@ -120,6 +120,7 @@ def run(args: argparse.Namespace, wrk: str, instance: Path, database_url: str, s
     env = {
         **os.environ,
         "COMPANION_ENV": "production",
+        "COMPANION_PUBLIC_URL": "https://conference.example.org",
         "COMPANION_SECRET_KEY": secret_key,
         "COMPANION_DATABASE_URL": database_url,
         "COMPANION_INSTANCE_PATH": str(instance),
@@ -174,7 +175,7 @@ def load_conference(instance: Path, database_url: str, secret_key: str) -> None:
     from companion.schedule.models import Room, Session, Speaker
     from companion.schedule.services import apply_schedule
 
-    app = create_app({"ENV": "production", "SECRET_KEY": secret_key, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
+    app = create_app({"ENV": "production", "PUBLIC_URL": "https://conference.example.org", "SECRET_KEY": secret_key, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
         upgrade()
         parsed = generate_conference(FIRST_DAY, random.Random(SEED), days=4, sessions=1000, speakers=400, rooms=22)

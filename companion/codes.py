@@ -22,6 +22,18 @@ def new_code(rng: random.Random, taken: Container[str], length: int = 6) -> str:
             return code
 
 
+def code_number(code: str) -> int:
+    """The positive integer a code stands for (its digits in the code alphabet, plus one).
+
+    Formats that want integer ids (c3voc, frab) get this instead of a database id: unique like
+    the code, and it publishes nothing about how many rows there are.
+    """
+    number = 0
+    for character in code:
+        number = number * len(CODE_ALPHABET) + CODE_ALPHABET.index(character)
+    return number + 1
+
+
 def slugify(text: str, fallback: str = "item") -> str:
     """A lowercase ASCII slug of ``text`` (``"Founders Café" -> "founders-cafe"``)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

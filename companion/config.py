@@ -81,6 +81,14 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             )
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
 
+    if env == "production" and not app.config.get("PUBLIC_URL"):
+        raise RuntimeError(
+            "COMPANION_PUBLIC_URL is not set. In production the app must know the address attendees "
+            "use (for example https://conf.example.org): it goes into badge QR codes, sign-in mails "
+            "and calendar feeds, and must not be taken from the request's Host header."
+        )
+    if app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
     database_url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'companion.sqlite3'}"
     app.config["DATABASE_URL"] = database_url
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(database_url)

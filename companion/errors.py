@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, json, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _handle_unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=original)
     return problem_response(
         500,
-        InternalServerError.name,
+        "Internal Server Error",
         "Something went wrong on our side. Nothing was changed; please try again, "
         "and tell the organisers if it keeps happening.",
     )

@@ -3,7 +3,9 @@ scripts or styles, no framing, no MIME sniffing, no referrer leaks."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+
+from companion.errors import Problem
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,6 +35,17 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_characters() -> None:
+    # PostgreSQL refuses NUL in text (SQLite takes it): answer every such request with the same
+    # clear 400 on both databases, before any view builds a query from it.
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        raise Problem(400, "The request contains a NUL character (%00), which no address, parameter or form field may hold.")
+
+
 def init_app(app: Flask) -> None:
-    """Add the headers to every response of ``app``."""
+    """Add the headers to every response of ``app`` and refuse NUL characters in requests."""
+    app.before_request(_refuse_nul_characters)
     app.after_request(_secure_headers)

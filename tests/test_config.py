@@ -73,3 +73,15 @@ def test_security_headers_on_every_response(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_production_refuses_to_start_without_a_public_url(tmp_path, monkeypatch):
+    monkeypatch.delenv("COMPANION_PUBLIC_URL", raising=False)
+
+    with pytest.raises(RuntimeError, match="COMPANION_PUBLIC_URL is not set"):
+        create_app({"ENV": "production", "SECRET_KEY": "k" * 64, "INSTANCE_PATH": str(tmp_path)})
+
+    app = create_app({"ENV": "production", "SECRET_KEY": "k" * 64, "INSTANCE_PATH": str(tmp_path),
+                      "PUBLIC_URL": "https://conf.example.org/"})
+    assert app.config["PUBLIC_URL"] == "https://conf.example.org"
+    assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -7,14 +7,14 @@ strong ETag, pre-gzipped: answering it costs about as much as answering a health
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from spectree import Response as SpecResponse
 
 from companion.errors import Problem
 from companion.extensions import api_spec, db
 from companion.schedule import cache, queries
-from companion.schedule.models import Room, Session, SessionSpeaker, Speaker, Track
+from companion.schedule.models import Room, Session, Track
 from companion.schedule.schemas import (
     ScheduleDocument,
     SessionList,
@@ -26,23 +26,20 @@ from companion.schedule.schemas import (
     speaker_out,
 )
 from companion.schedule.serving import cached_response
-from companion.timeutil import local_day_bounds
+from companion.schedule.days import day_range_utc
+from companion.schedule.exporters import no_schedule
+from companion.schedule.listing import matches_query
 
 bp = Blueprint("schedule_api", __name__, url_prefix="/api/v1")
 
 API_MAX_AGE = 60
 
 
-def _no_schedule() -> Problem:
-    return Problem(404, "No schedule has been imported yet: staff import one with `companion schedule import FILE`.",
-                   title="No schedule")
-
-
 def render_schedule_document() -> bytes:
     """The whole schedule as JSON bytes (rendered on a cache miss only)."""
     conference = queries.get_conference()
     if conference is None:
-        raise _no_schedule()
+        raise no_schedule()
     document = schedule_document(conference, queries.all_rooms(), queries.all_tracks(), queries.all_speakers(), queries.all_sessions())
     return document.model_dump_json().encode()
 
@@ -55,8 +52,8 @@ def schedule() -> Response:
     Supports ``If-None-Match`` (304) and gzip; the ETag changes whenever an import changes anything.
     """
     version = cache.current_version(queries.schedule_version, float(current_app.config["SCHEDULE_CACHE_SECONDS"]))
-    if version == 0:
-        raise _no_schedule()
+    if not version:
+        raise no_schedule()
     entry = cache.get_or_render("api-schedule", version, "application/json", render_schedule_document)
     return cached_response(entry, max_age=API_MAX_AGE)
 
@@ -70,11 +67,15 @@ def sessions(query: SessionQuery) -> SessionList:
     """
     conference = queries.get_conference()
     if conference is None:
-        raise _no_schedule()
+        raise no_schedule()
     zone = queries.conference_zone(conference)
-    statement = select(Session).options(selectinload(Session.speaker_links)).order_by(Session.starts_at, Session.room_id, Session.title)
+    statement = select(Session).options(selectinload(Session.speaker_links)).order_by(*queries.SESSION_ORDER)
     if query.day is not None:
-        start, end = local_day_bounds(query.day, zone)
+        try:
+            start, end = day_range_utc(query.day, zone)
+        except ValueError as exc:
+            raise Problem(400, f"day: {exc}; give a conference day such as {conference.start_date}.",
+                          errors=[{"loc": "day", "msg": "out of range"}]) from exc
         statement = statement.where(Session.starts_at >= start, Session.starts_at < end)
     if query.room is not None:
         room_id = db.session.scalar(select(Room.id).where(Room.slug == query.room))
@@ -90,11 +91,10 @@ def sessions(query: SessionQuery) -> SessionList:
         statement = statement.where(Session.track_id == track_id)
     if query.state is not None:
         statement = statement.where(Session.state == query.state)
-    if query.q is not None:
-        pattern = f"%{query.q.strip()}%"
-        by_speaker = select(SessionSpeaker.session_id).join(Speaker).where(Speaker.name.ilike(pattern))
-        statement = statement.where(or_(Session.title.ilike(pattern), Session.abstract.ilike(pattern), Session.id.in_(by_speaker)))
     found = db.session.scalars(statement).all()
+    if query.q is not None:
+        # The same search as the schedule page: every word, any case, in title, abstract or speakers.
+        found = [s for s in found if matches_query(s, query.q)]
     return SessionList(sessions=[session_out(s, zone) for s in found])
 
 

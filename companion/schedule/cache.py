@@ -18,21 +18,21 @@ from dataclasses import dataclass
 _lock = threading.Lock()
 _entries: dict[str, Rendered] = {}
 MAX_ENTRIES = 16  # documents kept per process; the oldest goes first (entries can be large)
-_version_seen: tuple[float, int] | None = None  # (monotonic time read, version)
+_version_seen: tuple[float, str] | None = None  # (monotonic time read, version)
 
 
 @dataclass(frozen=True)
 class Rendered:
     """A rendered document: its bytes, its gzip form and its strong ETag."""
 
-    version: int
+    version: str
     body: bytes
     gzipped: bytes
     etag: str
     mimetype: str
 
 
-def current_version(read_version: Callable[[], int], max_age: float) -> int:
+def current_version(read_version: Callable[[], str], max_age: float) -> str:
     """The schedule version, read through ``read_version`` unless read less than ``max_age`` s ago."""
     global _version_seen
     seen = _version_seen
@@ -44,7 +44,7 @@ def current_version(read_version: Callable[[], int], max_age: float) -> int:
     return version
 
 
-def get_or_render(name: str, version: int, mimetype: str, render: Callable[[], bytes]) -> Rendered:
+def get_or_render(name: str, version: str, mimetype: str, render: Callable[[], bytes]) -> Rendered:
     """Return the cached rendering of ``name`` at ``version``, rendering it if needed."""
     entry = _entries.get(name)
     if entry is not None and entry.version == version:

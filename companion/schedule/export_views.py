@@ -24,11 +24,14 @@ def export(fmt: str) -> Response:
     :raise Problem: 404 if no schedule has been imported yet.
     """
     version = cache.current_version(queries.schedule_version, float(current_app.config["SCHEDULE_CACHE_SECONDS"]))
-    if version == 0:
+    if not version:
         raise no_schedule()
     filename, mimetype, _ = EXPORTS[fmt]
-    # Exports carry absolute session URLs: without PUBLIC_URL they follow the request's address,
-    # so each address gets its own cache entry (the cache keeps only a few).
-    host = "" if current_app.config.get("PUBLIC_URL") else request.url_root
-    entry = cache.get_or_render(f"export-{fmt}-{host}", version, mimetype, lambda: render_export(fmt))
-    return cached_response(entry, max_age=EXPORT_MAX_AGE, filename=filename)
+    # Exports carry absolute session URLs. With PUBLIC_URL (required in production) they are the
+    # same for everyone. Without it (demo, development) they follow the request's Host header,
+    # which the client controls: such a document is cached per host here and never shared.
+    if current_app.config.get("PUBLIC_URL"):
+        entry = cache.get_or_render(f"export-{fmt}", version, mimetype, lambda: render_export(fmt))
+        return cached_response(entry, max_age=EXPORT_MAX_AGE, filename=filename)
+    entry = cache.get_or_render(f"export-{fmt}-{request.host}", version, mimetype, lambda: render_export(fmt))
+    return cached_response(entry, max_age=EXPORT_MAX_AGE, filename=filename, shared=False)

@@ -3,9 +3,8 @@
 Plain functions over sessions, a zone and ``now``: no database, no request, so every rule is
 unit-tested on its own (tests/schedule/test_listing.py).
 
-The day rule: a conference day runs from 04:00 to 03:59 local time, so a session starting at
-00:30 after a long evening belongs to the day before: the same rule as the exporters'
-``companion.schedule.exporters.common.conference_day`` (a test holds the two together).
+The day rule (04:00 to 03:59 local) is :mod:`companion.schedule.days`, shared with the API and
+the exporters.
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ from html.parser import HTMLParser
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
+from companion.schedule.days import conference_day
 from companion.schedule.models import Session
 
 # Local time at which one conference day ends and the next begins.
-DAY_CHANGE = timedelta(hours=4)
 MAX_QUERY_LENGTH = 200
 
 
@@ -78,10 +77,6 @@ class Link:
     url: str
     title: str
 
-
-def conference_day(moment: datetime, tz: ZoneInfo) -> date:
-    """The conference day ``moment`` belongs to in ``tz`` (before 04:00 local: the day before)."""
-    return (moment.astimezone(tz) - DAY_CHANGE).date()
 
 
 def conference_days(

@@ -12,6 +12,10 @@ from companion.extensions import db
 from companion.schedule.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 
 
+# Start, room, title, then id: a total order, so every worker renders the same bytes (same ETag).
+SESSION_ORDER = (Session.starts_at, Session.room_id, Session.title, Session.id)
+
+
 def get_conference() -> Conference | None:
     """The conference, or None before the first import."""
     return db.session.scalars(select(Conference).limit(1)).first()
@@ -22,10 +26,14 @@ def conference_zone(conference: Conference | None) -> ZoneInfo:
     return ZoneInfo(conference.timezone if conference else "UTC")
 
 
-def schedule_version() -> int:
-    """The stored schedule version (0 before the first import); caches are keyed by it."""
-    version = db.session.scalar(select(Conference.schedule_version).limit(1))
-    return version or 0
+def schedule_version() -> str:
+    """What caches of the schedule are keyed by: ``""`` before the first import.
+
+    The version counter and the time of the last change together: a database recreated from
+    scratch starts counting at 1 again, but never at the same moment.
+    """
+    row = db.session.execute(select(Conference.schedule_version, Conference.updated_at).limit(1)).first()
+    return f"{row.schedule_version}@{row.updated_at.isoformat()}" if row else ""
 
 
 def all_rooms() -> Sequence[Room]:
@@ -41,7 +49,7 @@ def all_tracks() -> Sequence[Track]:
 def all_speakers() -> Sequence[Speaker]:
     """Speakers by name, with their sessions loaded."""
     return db.session.scalars(
-        select(Speaker).options(selectinload(Speaker.session_links).selectinload(SessionSpeaker.session)).order_by(Speaker.name, Speaker.code)
+        select(Speaker).options(selectinload(Speaker.session_links).selectinload(SessionSpeaker.session)).order_by(Speaker.name, Speaker.id)
     ).all()
 
 
@@ -50,7 +58,7 @@ def all_sessions(include_cancelled: bool = True) -> Sequence[Session]:
     query = (
         select(Session)
         .options(selectinload(Session.speaker_links))
-        .order_by(Session.starts_at, Session.room_id, Session.title)
+        .order_by(*SESSION_ORDER)
     )
     if not include_cancelled:
         query = query.where(Session.state == "confirmed")

@@ -20,7 +20,7 @@ from companion.sessions import mark_public
 GZIP_SUFFIX = "-gzip"
 
 
-def cached_response(entry: Rendered, *, max_age: int, filename: str | None = None) -> Response:
+def cached_response(entry: Rendered, *, max_age: int, filename: str | None = None, shared: bool = True) -> Response:
     """Answer the current request with ``entry``: 200 with the body, or 304 if the client has it.
 
     Works for GET and HEAD (Flask answers HEAD through the GET view and drops the body).
@@ -28,13 +28,16 @@ def cached_response(entry: Rendered, *, max_age: int, filename: str | None = Non
     :param entry: the rendered document (body, gzip body, ETag, mimetype).
     :param max_age: seconds shared caches and clients may reuse the answer without asking again.
     :param filename: if given, ``Content-Disposition: inline; filename=...`` names the download.
+    :param shared: False for a document that depends on the request's host: browsers may keep
+        it, shared caches (CDN, proxy) may not.
     :return: the response; its ``Vary: Accept-Encoding`` tells caches the body depends on it.
     """
-    mark_public()
+    if shared:
+        mark_public()
     use_gzip = request.accept_encodings["gzip"] > 0
     etag = entry.etag + GZIP_SUFFIX if use_gzip else entry.etag
     headers = {
-        "Cache-Control": f"public, max-age={max_age}",
+        "Cache-Control": f"{'public' if shared else 'private'}, max-age={max_age}",
         "Vary": "Accept-Encoding",
     }
     if_none_match = request.if_none_match

@@ -23,15 +23,24 @@ def _url(fmt: str) -> str:
     return f"/schedule/export/schedule.{fmt}"
 
 
+@pytest.fixture
+def public_url(app):
+    """Run the test as production does: with PUBLIC_URL set."""
+    app.config["PUBLIC_URL"] = "https://conf.example.org"
+    yield app.config["PUBLIC_URL"]
+    app.config["PUBLIC_URL"] = None
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml", "ics"])
-def test_export_route_serves_the_rendered_document(client, db, fmt):
+def test_export_route_serves_the_rendered_document(client, db, public_url, fmt):
     load_schedule()
 
-    response = client.get(_url(fmt))
+    response = client.get(_url(fmt), base_url="http://evil.example")
 
     assert response.status_code == 200
     assert response.content_type == CONTENT_TYPES[fmt]
-    assert response.data == render_export(fmt, base_url="http://localhost/")
+    assert response.data == render_export(fmt, base_url=public_url)
+    assert b"evil.example" not in response.data
     assert response.headers["Content-Disposition"] == f"inline; filename=schedule.{fmt}"
     assert response.headers["Cache-Control"] == "public, max-age=60"
     assert response.headers["Vary"] == "Accept-Encoding"
@@ -51,8 +60,20 @@ def test_export_route_urls_point_at_the_session_pages(client, db):
     assert client.get(urls[0].removeprefix("https://companion.example.org")).status_code == 200
 
 
+def test_export_without_public_url_follows_the_host_and_is_private(client, db):
+    load_schedule()
+
+    mine = client.get(_url("json"), base_url="https://companion.example.org")
+    forged = client.get(_url("json"), base_url="http://evil.example")
+    again = client.get(_url("json"), base_url="https://companion.example.org")
+
+    assert mine.headers["Cache-Control"] == forged.headers["Cache-Control"] == "private, max-age=60"
+    assert b"evil.example" in forged.data and b"evil.example" not in again.data
+    assert again.data == mine.data
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml", "ics"])
-def test_export_route_if_none_match_gives_304(client, db, fmt):
+def test_export_route_if_none_match_gives_304(client, db, public_url, fmt):
     load_schedule()
     etag = client.get(_url(fmt)).headers["ETag"]
 

@@ -15,6 +15,7 @@ import xmlschema
 from sqlalchemy import select
 
 from companion.errors import Problem
+from companion.codes import code_number
 from companion.schedule.exporters import EXPORTS, render_export
 from companion.schedule.exporters.common import (
     ACRONYM_RE,
@@ -118,20 +119,21 @@ def test_conference_day_runs_from_four_to_four():
 
 
 def test_event_identities_are_unique_and_prefer_the_source():
-    def s(id_: int, external: int | None, slug: str | None, guid: str = "") -> Session:
-        return Session(id=id_, external_id=external, slug=slug, code=f"C{id_}", title="Talk Title",
-                       guid=guid or f"00000000-0000-0000-0000-00000000000{id_}")
+    codes = {1: "AAAAAA", 2: "AAAAAC", 3: "AAAAAB", 4: "AAAAAE", 5: "AAAAAF"}  # numbers 1, 3, 2, 5, 6
 
-    sessions = [s(1, 3, "conf-valid-slug"), s(2, 7, "conf-valid-slug"), s(3, 7, "x"), s(4, None, None),
-                s(5, 0, None, guid="00000000-0000-0000-0000-000000000001")]
+    def s(id_: int, external: int | None, slug: str | None) -> Session:
+        return Session(id=id_, external_id=external, slug=slug, code=codes[id_], title="Talk Title",
+                       guid=f"00000000-0000-0000-0000-00000000000{id_}")
+
+    sessions = [s(1, 3, "conf-valid-slug"), s(2, 7, "conf-valid-slug"), s(3, 7, "x"), s(4, None, None), s(5, 0, None)]
     ids = event_identities(sessions, "conf-2026-eu")
 
-    # 3 is taken by session 1's source id, so session 3 moves up; 7 is shared, so neither gets it.
-    assert {k: v.id for k, v in ids.items()} == {1: 3, 2: 2, 3: 1_000_003, 4: 4, 5: 5}
+    # Session 1 keeps its source id 3; 7 is shared, so sessions 2 and 3 take their code numbers,
+    # and session 2's number (3) is taken, so it moves up. Database ids never appear.
+    assert {k: v.id for k, v in ids.items()} == {1: 3, 2: 1_000_000_003, 3: 2, 4: 5, 5: 6}
     assert [ids[k].slug for k in (1, 2, 3, 4)] == [
-        "conf-valid-slug", "conf_2026_eu-2-talk-title", "conf_2026_eu-1000003-talk-title", "conf_2026_eu-4-talk-title"]
-    assert ids[1].guid == "00000000-0000-0000-0000-000000000001"
-    assert ids[5].guid != ids[1].guid and len({i.guid for i in ids.values()}) == 5
+        "conf-valid-slug", "conf_2026_eu-1000000003-talk-title", "conf_2026_eu-2-talk-title", "conf_2026_eu-5-talk-title"]
+    assert [ids[k].guid for k in (1, 5)] == ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000005"]
 
 
 def test_json_export_is_valid_against_the_c3voc_schema(db):
@@ -164,14 +166,14 @@ def test_json_export_has_exact_values_for_a_known_session(db):
         1, "2026-04-07", "2026-04-07T04:00:00+02:00", "2026-04-08T03:59:00+02:00")
     assert list(day_one["rooms"]) == ["Master Stage", "Junior Stage", "Founders Cafe"]
     assert day_one["rooms"]["Junior Stage"] == [{
-        "guid": serving.guid, "id": serving.id, "date": "2026-04-07T09:50:00+02:00", "start": "09:50",
+        "guid": serving.guid, "id": code_number(serving.code), "date": "2026-04-07T09:50:00+02:00", "start": "09:50",
         "end": "2026-04-07T10:15:00+02:00", "duration": "00:25", "room": "Junior Stage",
-        "slug": f"testconf_2026-{serving.id}-serving-models-at-scale", "url": f"{BASE}sessions/{serving.code}",
+        "slug": f"testconf_2026-{code_number(serving.code)}-serving-models-at-scale", "url": f"{BASE}sessions/{serving.code}",
         "title": "Serving Models at Scale", "subtitle": None, "track": "Inference & Production", "type": "Talk",
         "language": "en", "abstract": "Batching, caching, and the latency budget.", "description": None,
         "persons": [
-            {"id": alan.id, "guid": speaker_guid(alan), "code": alan.code, "name": "Alan Turing", "biography": None},
-            {"id": ada.id, "guid": speaker_guid(ada), "code": ada.code, "name": "Ada Lovelace",
+            {"id": code_number(alan.code), "guid": speaker_guid(alan), "code": alan.code, "name": "Alan Turing", "biography": None},
+            {"id": code_number(ada.code), "guid": speaker_guid(ada), "code": ada.code, "name": "Ada Lovelace",
              "biography": "Wrote the first program."},
         ],
         "links": [], "code": serving.code,
@@ -214,11 +216,11 @@ def test_xml_export_has_exact_values_for_a_known_session(db):
     assert [(d.get("index"), d.get("date"), d.get("start")) for d in root.iter("day")] == [
         ("1", "2026-04-07", "2026-04-07T04:00:00+02:00"), ("2", "2026-04-08", "2026-04-08T04:00:00+02:00")]
     event = root.xpath(f"day/room[@name='Junior Stage']/event[@guid='{serving.guid}']")[0]
-    assert (event.get("id"), event.get("code")) == (str(serving.id), serving.code)
+    assert (event.get("id"), event.get("code")) == (str(code_number(serving.code)), serving.code)
     fields = ("date", "start", "duration", "room", "slug", "url", "title", "track", "type", "language", "abstract")
     assert {f: event.findtext(f) for f in fields} == {
         "date": "2026-04-07T09:50:00+02:00", "start": "09:50", "duration": "00:25", "room": "Junior Stage",
-        "slug": f"testconf_2026-{serving.id}-serving-models-at-scale", "url": f"{BASE}sessions/{serving.code}",
+        "slug": f"testconf_2026-{code_number(serving.code)}-serving-models-at-scale", "url": f"{BASE}sessions/{serving.code}",
         "title": "Serving Models at Scale", "track": "Inference & Production", "type": "Talk", "language": "en",
         "abstract": "Batching, caching, and the latency budget.",
     }

@@ -58,13 +58,6 @@ def test_conference_day_uses_the_conference_zone_not_utc():
     assert listing.conference_day(datetime(2026, 4, 8, 2, 30, tzinfo=UTC), ZoneInfo("America/New_York")) == date(2026, 4, 7)
 
 
-def test_conference_day_agrees_with_the_exporters():
-    from companion.schedule.exporters.common import conference_day as exported_day
-
-    moments = [paris(7, h, m) for h in range(24) for m in (0, 59)] + [paris(8, 3, 59), paris(8, 4)]
-    for zone in (PARIS, ZoneInfo("America/New_York"), ZoneInfo("UTC")):
-        assert [listing.conference_day(t, zone) for t in moments] == [exported_day(t, zone) for t in moments]
-
 
 def test_conference_days_covers_the_date_range_and_every_session_day():
     sessions = [make("A", paris(7, 9)), make("Party", paris(8, 1)), make("B", paris(10, 9))]

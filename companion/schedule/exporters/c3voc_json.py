@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from companion.codes import code_number
 from companion.schedule.exporters.common import (
     GENERATOR_NAME,
     NO_ROOM,
@@ -128,7 +129,7 @@ def _event(session: Session, identity: EventIdentity, data: ExportData) -> dict[
         "abstract": session.abstract,
         "description": session.description,
         "persons": [
-            {"id": speaker.id, "guid": speaker_guid(speaker), "code": speaker.code, "name": speaker.name,
+            {"id": code_number(speaker.code), "guid": speaker_guid(speaker), "code": speaker.code, "name": speaker.name,
              "biography": speaker.biography}
             for speaker in session.speakers
         ],

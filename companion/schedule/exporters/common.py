@@ -13,14 +13,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from importlib import metadata
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
 
-from companion.codes import slugify
+from companion.codes import code_number, slugify
+from companion.schedule.days import conference_day, day_bounds
 from companion.schedule.models import Conference, Room, Session, Speaker, Track
 from companion.schedule.services import GUID_NAMESPACE
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 GENERATOR_NAME = "Conference Companion"
 # A conference day runs from 04:00 to 03:59 the next morning (local time), as in frab and pretalx:
 # the party that starts at 01:00 belongs to the day before.
-DAY_START = time(4, 0)
 SESSION_ENDPOINT = "schedule.session"
 # Exports name no room for a session without one; importers read "" as "no room".
 NO_ROOM = ""
@@ -120,18 +120,6 @@ def is_http_url(value: str | None) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def conference_day(moment: datetime, zone: ZoneInfo) -> date:
-    """The conference day of ``moment``: its local date, or the day before if before 04:00 local."""
-    local = moment.astimezone(zone)
-    return local.date() - timedelta(days=1) if local.time() < DAY_START else local.date()
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The local start (04:00) and end (03:59 the next morning) of conference day ``day``."""
-    start = datetime.combine(day, DAY_START, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(3, 59), tzinfo=zone)
-    return start, end
-
 
 def local_iso(moment: datetime, zone: ZoneInfo) -> str:
     """``moment`` in ``zone`` as ISO 8601 with its offset, to the second (``2026-04-07T09:00:00+02:00``)."""
@@ -188,9 +176,10 @@ def event_identities(sessions: Sequence[Session], acronym: str) -> dict[int, Eve
 
     Computed over all sessions, cancelled ones included, so a cancellation does not renumber others.
 
-    - id: the source's integer id when it is >= 1 and no other session has it; else the database
-      id (moved up by 1,000,000 steps in the rare case a source id already took it).
-    - guid: the stored UUID; a later session repeating one gets a UUID derived from its code.
+    - id: the source's integer id when it is >= 1 and no other session has it; else the number
+      of the session's public code (:func:`companion.codes.code_number`; moved up by 1,000,000,000
+      steps in the rare case a source id already took it). Database ids are never published.
+    - guid: the stored UUID (unique in the database).
     - slug: the stored slug if it fits both schemas and no earlier session has it; else
       ``<acronym with _>-<id>-<title slug>``, which fits both and is unique through the id.
     """
@@ -202,27 +191,22 @@ def event_identities(sessions: Sequence[Session], acronym: str) -> dict[int, Eve
     taken = set(ids.values())
     for session in ordered:
         if session.id not in ids:
-            candidate = session.id
+            candidate = code_number(session.code)
             while candidate in taken:
-                candidate += 1_000_000
+                candidate += 1_000_000_000
             ids[session.id] = candidate
             taken.add(candidate)
 
     prefix = acronym.replace("-", "_")
     identities: dict[int, EventIdentity] = {}
-    guids: set[str] = set()
     slugs: set[str] = set()
     for session in ordered:
-        guid = session.guid
-        if guid in guids:
-            guid = str(uuid.uuid5(GUID_NAMESPACE, f"session:{session.code}"))
         slug = session.slug or ""
         if not (_JSON_SLUG_RE.fullmatch(slug) and _XML_SLUG_RE.fullmatch(slug)) or slug in slugs:
             title = slugify(session.title, "session")[:_TITLE_SLUG_LENGTH].rstrip("-")
             slug = f"{prefix}-{ids[session.id]}-{title}"
-        guids.add(guid)
         slugs.add(slug)
-        identities[session.id] = EventIdentity(id=ids[session.id], guid=guid, slug=slug)
+        identities[session.id] = EventIdentity(id=ids[session.id], guid=session.guid, slug=slug)
     return identities
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from companion.codes import code_number
 from companion.schedule.exporters.common import (
     GENERATOR_NAME,
     NO_ROOM,
@@ -117,7 +118,7 @@ def _event(parent: ET.Element, session: Session, identity: EventIdentity, data: 
     _text(event, "description", session.description)
     persons = ET.SubElement(event, "persons")
     for speaker in session.speakers:
-        _text(persons, "person", speaker.name, id=str(speaker.id), guid=speaker_guid(speaker))
+        _text(persons, "person", speaker.name, id=str(code_number(speaker.code)), guid=speaker_guid(speaker))
     links = ET.SubElement(event, "links")
     for link in session.links or []:
         if is_http_url(link.get("url")):
