@@ -9,7 +9,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, event, text
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -85,13 +85,13 @@ def lock_for_writing(session: Session, name: str) -> None:
     time anyway: a write statement that changes nothing takes its write lock now, before the
     operation reads, so the operation reads what the previous writer committed.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session.get_bind()):
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
         session.execute(text("UPDATE conference SET id = id WHERE 1 = 0"))
 
 
-def is_postgresql(engine: Engine) -> bool:
+def is_postgresql(engine: Engine | Connection) -> bool:
     """True when ``engine`` talks to PostgreSQL (row locks, SKIP LOCKED and the like are available)."""
     return engine.dialect.name == "postgresql"

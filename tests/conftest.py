@@ -44,9 +44,8 @@ class FakeClock:
         self.moment = moment
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database for this run: a SQLite file, or a new PostgreSQL database."""
+def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
     server_url = os.environ.get("COMPANION_TEST_DATABASE_URL")
     if not server_url:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -63,6 +62,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The run's database (SQLite, or PostgreSQL with COMPANION_TEST_DATABASE_URL), shared by the app."""
+    yield from _fresh_database(tmp_path_factory)
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own for a test that runs the app in another process or from scratch."""
+    yield from _fresh_database(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

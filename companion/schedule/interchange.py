@@ -26,6 +26,8 @@ class ImportProblem(Exception):
 
 @dataclass
 class ParsedConference:
+    """The conference as the file describes it; ``timezone`` is always an IANA name."""
+
     title: str
     acronym: str
     timezone: str  # an IANA name the tz database knows
@@ -36,6 +38,8 @@ class ParsedConference:
 
 @dataclass
 class ParsedRoom:
+    """A room; ``None`` for building or capacity means the file does not say (stored values stay)."""
+
     name: str
     building: str | None = None
     capacity: int | None = None
@@ -44,12 +48,16 @@ class ParsedRoom:
 
 @dataclass
 class ParsedTrack:
+    """A track and its colour (``#rrggbb``) if the file gives one."""
+
     name: str
     colour: str | None = None  # "#rrggbb"
 
 
 @dataclass
 class ParsedSpeaker:
+    """A speaker, identified across imports by ``key``."""
+
     key: str  # the source's identity of the person: guid, code, id, or the name if nothing else
     name: str
     biography: str | None = None
@@ -59,12 +67,16 @@ class ParsedSpeaker:
 
 @dataclass
 class ParsedLink:
+    """A link of a session (http or https only)."""
+
     url: str
     title: str
 
 
 @dataclass
 class ParsedSession:
+    """A session, identified across imports by ``key``; times are aware and in UTC."""
+
     key: str  # the source's identity of the event, matched on re-import
     title: str
     start: datetime  # aware, UTC
@@ -88,6 +100,8 @@ class ParsedSession:
 
 @dataclass
 class ParsedSchedule:
+    """Everything one file says, plus the warnings the importer raised while reading it."""
+
     conference: ParsedConference
     rooms: list[ParsedRoom] = field(default_factory=list)
     tracks: list[ParsedTrack] = field(default_factory=list)

@@ -19,6 +19,10 @@ SESSION_STATES = ("confirmed", "cancelled")
 CHANGE_KINDS = ("time", "room", "title", "cancelled", "restored", "details")
 
 
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class Conference(Base):
     """The one conference this deployment serves."""
 
@@ -86,7 +90,7 @@ class Session(Base):
 
     __tablename__ = "session"
     __table_args__ = (
-        CheckConstraint("state IN ('confirmed', 'cancelled')", name="state"),
+        CheckConstraint(_one_of("state", SESSION_STATES), name="state"),
         CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
         Index("ix_session_starts_at", "starts_at"),
     )
@@ -129,6 +133,7 @@ class Session(Base):
 
     @property
     def is_cancelled(self) -> bool:
+        """True once the session is cancelled (it stays in the schedule, marked)."""
         return self.state == "cancelled"
 
 
@@ -154,9 +159,7 @@ class SessionChange(Base):
 
     __tablename__ = "session_change"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('time', 'room', 'title', 'cancelled', 'restored', 'details')", name="kind"
-        ),
+        CheckConstraint(_one_of("kind", CHANGE_KINDS), name="kind"),
         Index("ix_session_change_changed_at", "changed_at"),
         Index("ix_session_change_session_id", "session_id"),
     )

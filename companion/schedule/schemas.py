@@ -13,6 +13,8 @@ from companion.schedule.models import Conference, Room, Session, Speaker, Track
 
 
 class ConferenceOut(BaseModel):
+    """The conference: its title, dates and the IANA time zone every session time is given in."""
+
     title: str
     acronym: str
     timezone: str = Field(description="IANA time zone of the venue; session times carry its offset")
@@ -22,6 +24,8 @@ class ConferenceOut(BaseModel):
 
 
 class RoomOut(BaseModel):
+    """A room of the venue; ``code`` addresses it in URLs and session objects."""
+
     code: str = Field(description="URL slug of the room")
     name: str
     building: str | None
@@ -29,17 +33,23 @@ class RoomOut(BaseModel):
 
 
 class TrackOut(BaseModel):
+    """A thematic track with its display colour."""
+
     code: str
     name: str
     colour: str | None
 
 
 class LinkOut(BaseModel):
+    """A link a session carries: slides, video, repository."""
+
     url: str
     title: str
 
 
 class SpeakerOut(BaseModel):
+    """A speaker, with the codes of their sessions."""
+
     code: str
     name: str
     organisation: str | None
@@ -49,6 +59,8 @@ class SpeakerOut(BaseModel):
 
 
 class SessionOut(BaseModel):
+    """A session. Cancelled sessions stay in the schedule with ``state`` = cancelled."""
+
     code: str
     title: str
     subtitle: str | None
@@ -69,6 +81,8 @@ class SessionOut(BaseModel):
 
 
 class ScheduleDocument(BaseModel):
+    """The whole schedule in one document; its ETag changes whenever any part of it does."""
+
     conference: ConferenceOut
     rooms: list[RoomOut]
     tracks: list[TrackOut]
@@ -77,6 +91,8 @@ class ScheduleDocument(BaseModel):
 
 
 class SessionList(BaseModel):
+    """Sessions matching the filters, by start time."""
+
     sessions: list[SessionOut]
 
 

@@ -48,6 +48,7 @@ class ImportReport:
     wrote: bool = False
 
     def summary(self) -> str:
+        """``added N, changed N, cancelled N, unchanged N``: the line the CLI and staff page show."""
         return f"added {self.added}, changed {self.changed}, cancelled {self.cancelled}, unchanged {self.unchanged}"
 
 

@@ -166,3 +166,33 @@ def test_unknown_api_path_is_a_problem_not_html(client):
 def test_room_codes_are_slugs(db):
     load_schedule()
     assert db.scalars(select(Room.slug).order_by(Room.position)).all() == ["master-stage", "junior-stage", "founders-cafe"]
+
+
+def test_api_and_pages_agree_on_the_day_of_a_late_session(client, db, clock):
+    from tests.factories import DAY_ONE
+    from companion.schedule.interchange import ParsedSession
+
+    clock.set(DAY_ONE + timedelta(days=30))  # after the conference: no "now / next" block on the pages
+    parsed = small_schedule()
+    late_start = DAY_ONE + timedelta(hours=15, minutes=30)  # 00:30 in Paris on 8 April
+    parsed.sessions.append(ParsedSession(key="s-late", title="Late Night Hacking", start=late_start,
+                                         end=late_start + timedelta(hours=1), room="Founders Cafe"))
+    load_schedule(parsed)
+
+    api_day_one = [s["title"] for s in client.get("/api/v1/sessions?day=2026-04-07").get_json()["sessions"]]
+    api_day_two = [s["title"] for s in client.get("/api/v1/sessions?day=2026-04-08").get_json()["sessions"]]
+    page_day_one = client.get("/schedule?day=2026-04-07").get_data(as_text=True)
+    page_day_two = client.get("/schedule?day=2026-04-08").get_data(as_text=True)
+
+    assert api_day_one[-1] == "Late Night Hacking" and "Late Night Hacking" not in api_day_two
+    assert "Late Night Hacking" in page_day_one and "Late Night Hacking" not in page_day_two
+
+
+def test_api_search_matches_every_word_like_the_page(client, db):
+    load_schedule()
+
+    both_words = client.get("/api/v1/sessions?q=models%20scale").get_json()["sessions"]
+    wildcard = client.get("/api/v1/sessions?q=%25").get_json()["sessions"]
+
+    assert [s["title"] for s in both_words] == ["Serving Models at Scale"]
+    assert wildcard == []
