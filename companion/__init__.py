@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +30,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     config.load_config(app, test_config)
     app.session_interface = PublicAwareSessionInterface()
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        # Behind nginx every request comes from 127.0.0.1: trust the proxies' headers instead.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.logger.setLevel(app.config["LOG_LEVEL"])
 
     import companion.models  # noqa: F401  (every model registered before the mappers configure)
@@ -46,7 +51,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     assets.init_app(app)
 
     from companion import api, pwa
+    from companion.accounts import staff_views as account_staff_views
     from companion.accounts import views as account_views
+    from companion.accounts import my_data_views
+    from companion.schedule import staff_views as schedule_staff_views
+    from companion.badges import api as badge_api
+    from companion.badges import sheet_views as badge_sheet_views
     from companion.badges import views as badge_views
     from companion.schedule import api as schedule_api
     from companion.schedule import export_views
@@ -58,16 +68,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(export_views.bp)
     app.register_blueprint(pwa.bp)
     app.register_blueprint(account_views.bp)
+    app.register_blueprint(my_data_views.bp)
+    app.register_blueprint(schedule_staff_views.bp)
+    app.register_blueprint(account_staff_views.bp)
     app.register_blueprint(badge_views.bp)
+    app.register_blueprint(badge_sheet_views.bp)
+    app.register_blueprint(badge_api.bp)
     from companion.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
     api_spec.register(app)
 
+    from companion.accounts.attendee_cli import attendees_cli
     from companion.accounts.cli import users_cli
+    from companion.badges.cli import badges_cli
+    from companion.badges.conference_cli import conference_cli
     from companion.schedule.cli import schedule_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(badges_cli)
+    app.cli.add_command(conference_cli)
+    app.cli.add_command(attendees_cli)
     return app

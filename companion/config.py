@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCHEDULE_CACHE_SECONDS", 1.0, "How long a worker trusts its cached schedule document before checking the database's schedule version again."),
     Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest schedule file an import accepts, in bytes."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
+    Setting("PROXY_HOPS", 0, "How many reverse proxies (nginx, a load balancer) stand in front of the app: their X-Forwarded-For/-Proto/-Host headers are then trusted, so rate limits see each attendee's address."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. One process: memory://. Several app servers: a shared store such as redis://host:6379."),
     Setting("MAIL_BACKEND", None, "smtp, or console (print mails and keep them in instance/mail/). Default: smtp in production, console elsewhere."),

@@ -10,6 +10,11 @@
 //     (with a timeout), copy into the runtime cache; on failure the cached copy, else for a page
 //     the offline page.
 //   /static/...?v=<hash>: cache first (the URL changes when the file does).
+//   /me/badge/qr.svg: network first like the badge page, so "My badge" opens offline.
+// Private pages (/me..., /staff..., /b/...) belong to whoever is signed in on this phone: they
+// are purged from the runtime cache on sign-out (the POST going by, or a "purge-private" message
+// from static/js/badge-signout.js) and when the server answers one of them with a redirect (the
+// session ended elsewhere). Answers marked Cache-Control: no-store are never saved.
 /* global VERSION, PRECACHE */
 
 const SHELL_CACHE = `companion-shell-${VERSION}`;
@@ -17,6 +22,8 @@ const RUNTIME_CACHE = "companion-runtime-1";
 const OFFLINE_URL = "/offline";
 // After this long without an answer, a saved copy is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 4000;
+const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/)/;
+const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -64,7 +71,8 @@ function isNetworkFirst(request, url) {
     request.mode === "navigate" ||
     url.pathname === "/api/v1/schedule" ||
     url.pathname.startsWith("/api/v1/sessions/") ||
-    url.pathname === "/schedule/tracks.css"
+    url.pathname === "/schedule/tracks.css" ||
+    url.pathname === "/me/badge/qr.svg"
   );
 }
 
@@ -74,14 +82,70 @@ function isHashedAsset(url) {
 
 function isCacheable(response) {
   // A redirected answer (a captive portal, a login page) must not stand in for the page asked for.
-  return response.ok && response.status === 200 && !response.redirected && response.type === "basic";
+  // no-store: staff pages that name attendees must not outlive the shift on a borrowed phone.
+  return (
+    response.ok &&
+    response.status === 200 &&
+    !response.redirected &&
+    response.type === "basic" &&
+    !/no-store/i.test(response.headers.get("Cache-Control") || "")
+  );
 }
+
+function isPrivate(url) {
+  return PRIVATE_PATHS.test(url.pathname);
+}
+
+async function purgePrivate() {
+  const cache = await caches.open(RUNTIME_CACHE);
+  const requests = await cache.keys();
+  await Promise.all(requests.filter((request) => isPrivate(new URL(request.url))).map((request) => cache.delete(request)));
+}
+
+// Save same-origin pages now (the badge page asks for itself and its QR code on every visit,
+// so it works offline even before this worker first controlled it). Answers how many are saved.
+async function savePages(urls) {
+  const cache = await caches.open(RUNTIME_CACHE);
+  let saved = 0;
+  for (const href of urls) {
+    const url = new URL(href, self.location.origin);
+    if (url.origin !== self.location.origin) continue;
+    if (await cache.match(url.href)) {
+      saved += 1; // a page this worker controls was refreshed by networkFirst as it loaded
+      continue;
+    }
+    try {
+      const response = await fetch(url.href, { credentials: "same-origin" });
+      if (isCacheable(response)) {
+        await cache.put(url.href, response);
+        saved += 1;
+      }
+    } catch {
+      /* offline: nothing more to save */
+    }
+  }
+  return saved;
+}
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  const reply = (value) => event.ports[0]?.postMessage(value);
+  if (data.type === "purge-private") {
+    event.waitUntil(purgePrivate().then(() => reply({ purged: true })));
+  } else if (data.type === "save-private" && Array.isArray(data.urls)) {
+    event.waitUntil(savePages(data.urls.slice(0, 10)).then((saved) => reply({ saved })));
+  }
+});
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && SIGN_OUT_PATHS.includes(url.pathname)) {
+    event.waitUntil(purgePrivate()); // not answered here: the sign-out itself goes to the server
+    return;
+  }
+  if (request.method !== "GET") return;
   if (isNetworkFirst(request, url)) {
     event.respondWith(networkFirst(event, request));
   } else if (isHashedAsset(url)) {
@@ -94,6 +158,10 @@ async function networkFirst(event, request) {
     if (isCacheable(response)) {
       const cache = await caches.open(RUNTIME_CACHE);
       await cache.put(request, response.clone());
+    } else if ((response.redirected || response.type === "opaqueredirect") && isPrivate(new URL(request.url))) {
+      // Sent to the sign-in page: this phone's session ended, so its saved copy goes too.
+      const cache = await caches.open(RUNTIME_CACHE);
+      await cache.delete(request);
     }
     return response;
   });

@@ -85,3 +85,17 @@ def test_production_refuses_to_start_without_a_public_url(tmp_path, monkeypatch)
                       "PUBLIC_URL": "https://conf.example.org/"})
     assert app.config["PUBLIC_URL"] == "https://conf.example.org"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_behind_a_proxy_the_client_address_comes_from_the_proxy(tmp_path):
+    from flask import request
+
+    app = create_app({"ENV": "development", "INSTANCE_PATH": str(tmp_path), "PROXY_HOPS": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        return {"addr": request.remote_addr, "scheme": request.scheme}
+
+    answer = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
+                                   environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert answer.get_json() == {"addr": "203.0.113.7", "scheme": "https"}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import urllib.parse
+import re
 import os
 import socket
 import subprocess
@@ -17,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from companion.accounts.models import Attendee, User
 from companion.demo import demo_command
 from companion.schedule.models import Conference, Room, Speaker
 from companion.schedule.models import Session as ScheduleSession
@@ -32,6 +36,9 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
     assert first.exit_code == 0, first.output
     assert "Loaded the demo conference: added 80, changed 0, cancelled 0, unchanged 0." in first.output
     assert "Schedule:  http://127.0.0.1:5055/schedule" in first.output
+    assert re.search(r"^Attendee:  http://127\.0\.0\.1:5055/sign-in/[\w-]{43}$", first.output, re.M)
+    assert re.search(r"^Staff:     http://127\.0\.0\.1:5055/sign-in/[\w-]{43}$", first.output, re.M)
+    assert "Loaded the demo attendees: added 60, updated 0, unchanged 0, skipped 0; staff: sam@staff.example." in first.output
     assert "already holds a conference; keeping it" in second.output
     engine = sa.create_engine(scratch_database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with Session(engine) as db:
@@ -48,13 +55,27 @@ def _check_demo_data(db: Session) -> None:
     assert 90 <= db.scalar(select(sa.func.count()).select_from(Speaker)) <= 110
     buildings = Counter(db.scalars(select(Room.building)))
     assert buildings == Counter({"Pier 1": 3, "Pier 2": 2})
+    assert db.scalar(select(sa.func.count()).select_from(Attendee)) == 60
+    assert db.scalar(select(sa.func.count()).select_from(Attendee).where(Attendee.checked_in_at.is_not(None))) == 19
+    assert db.scalars(select(User.role).where(User.email == "sam@staff.example")).one() == "admin"
     types = Counter(db.scalars(select(ScheduleSession.type)))
     assert set(types) == {"Keynote", "Talk", "Lightning Talk", "Workshop", "Break"}
     assert types["Keynote"] == 4
 
 
+def _printed_link(server: subprocess.Popen, label: str, deadline: float) -> str:
+    """Read the demo's output until the line ``<label>: <link>``."""
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        if line.startswith(f"{label}:"):
+            return line.split(":", 1)[1].strip()
+        assert line or server.poll() is None, "the demo stopped before printing its links"
+    raise AssertionError(f"no {label} link within the time")
+
+
 def test_demo_command_serves_the_schedule(scratch_database_url, tmp_path):
-    """The README's demo command, run for real: it answers on the port it printed."""
+    """The README's demo command, run for real: it answers on the port it printed, and the
+    attendee link it printed signs in and shows the badge."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -64,6 +85,7 @@ def test_demo_command_serves_the_schedule(scratch_database_url, tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
+        attendee_link = _printed_link(server, "Attendee", deadline)
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/schedule", timeout=5) as response:
@@ -75,9 +97,16 @@ def test_demo_command_serves_the_schedule(scratch_database_url, tmp_path):
                 time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/schedule", timeout=5) as response:
             page = response.read().decode()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = browser.open(attendee_link, timeout=5).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        badge = browser.open(attendee_link, data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10)
+        badge_url, badge_page = badge.geturl(), badge.read().decode()
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     assert len(json.loads(document)["sessions"]) == 80
     assert "PyTorch Conference Demo" in page and "Keynote: The State of PyTorch, Day 1" in page
+    assert badge_url == f"http://127.0.0.1:{port}/me/badge"
+    assert "Ada Lovelace" in badge_page and "Analytical Engines" in badge_page

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -308,7 +307,8 @@ def test_render_export_before_any_import_is_a_404_problem(db):
         ("ics", "schedule.ics", "text/calendar")]
 
 
-def test_export_of_a_thousand_sessions_takes_well_under_a_second(db):
+def test_export_of_a_thousand_sessions_has_every_session(db):
+    """Size, not speed: timings belong in bench/, not in tests."""
     parsed = small_schedule()
     parsed.speakers = [ParsedSpeaker(f"spk-{n}", f"Speaker {n}", "Bio " * 20) for n in range(400)]
     rooms = [r.name for r in parsed.rooms]
@@ -320,17 +320,11 @@ def test_export_of_a_thousand_sessions_takes_well_under_a_second(db):
     ]
     load_schedule(parsed)
 
-    timings = {}
-    for fmt in EXPORTS:
-        runs = []
-        for _ in range(3):  # the best of three: other processes on a 2-core machine add noise
-            started = time.perf_counter()
-            data = _render(fmt)
-            runs.append(time.perf_counter() - started)
-        timings[fmt] = min(runs)
-        assert len(data) > 500_000
+    counts = {fmt: _render(fmt).count(marker) for fmt, marker in
+              (("json", b'"guid":'), ("xml", b"<event "), ("ics", b"BEGIN:VEVENT"))}
 
-    assert max(timings.values()) < 1.0, timings
+    assert counts["xml"] == counts["ics"] == 1000
+    assert counts["json"] == 1000 + 2 * 1000 + 3  # each session, its two speakers, and the rooms carry a guid
 
 
 def test_session_urls_follow_the_base_url_or_fall_back_to_localhost(db):

@@ -1,0 +1,163 @@
+// The staff scanner on /staff/check-in: the phone camera reads badge QR codes and each one is
+// checked in through POST /api/v1/check-ins. The camera starts from a tap (browsers ask for the
+// permission then). Decoding: the browser's own BarcodeDetector where it has one (Android
+// Chrome), else the vendored barcode-detector polyfill (ZXing-C++ in WebAssembly, served from
+// static/vendor/, loaded only when needed).
+
+const SCAN_INTERVAL_MS = 150;
+// The same badge held in front of the camera is sent once, not ten times a second.
+const SAME_CODE_PAUSE_MS = 4000;
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(script);
+  });
+}
+
+export async function createDetector(polyfillUrl, wasmUrl) {
+  if ("BarcodeDetector" in window) {
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      if (formats.includes("qr_code")) return new window.BarcodeDetector({ formats: ["qr_code"] });
+    } catch {
+      /* fall through to the polyfill */
+    }
+  }
+  if (!globalThis.BarcodeDetectionAPI) await loadScript(polyfillUrl);
+  const api = globalThis.BarcodeDetectionAPI;
+  // Never the CDN the library defaults to: the .wasm comes from this server (CSP, offline).
+  await api.prepareZXingModule({
+    overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? wasmUrl : prefix + path) },
+    fireImmediately: true,
+  });
+  return new api.BarcodeDetector({ formats: ["qr_code"] });
+}
+
+function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+}
+
+// What the door sees: the outcome in big letters with a coloured icon (green, amber, red).
+export function showResult(root, kind, text, detail = "") {
+  const box = root.querySelector("[data-scan-result]");
+  const banner = document.createElement("div");
+  banner.className = `notice checkin-result is-${kind}`;
+  banner.dataset.resultKind = kind;
+  const icon = root.querySelector(`template[data-icon="${kind}"]`);
+  if (icon) banner.append(icon.content.cloneNode(true));
+  const paragraph = document.createElement("p");
+  paragraph.className = "checkin-result-text";
+  const strong = document.createElement("strong");
+  strong.textContent = text;
+  paragraph.append(strong);
+  if (detail) paragraph.append(` ${detail}`);
+  banner.append(paragraph);
+  box.replaceChildren(banner);
+}
+
+export async function checkIn(apiUrl, code) {
+  const response = await fetch(apiUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify({ token: code }),
+  });
+  const body = await response.json().catch(() => ({}));
+  return { status: response.status, body };
+}
+
+function describe({ status, body }) {
+  if (status === 200 && !body.already) {
+    return ["new", `Checked in: ${body.attendee.name}`, [body.attendee.company, body.attendee.ticket_type].filter(Boolean).join(" · ")];
+  }
+  if (status === 200) {
+    const by = body.checked_in_by ? ` by ${body.checked_in_by}` : "";
+    return ["already", `Already checked in at ${body.checked_in_at_local}${by}`, `(${body.attendee.name})`];
+  }
+  if (status === 404) return ["invalid", "No badge with this code: it may have been replaced.", "Look the person up by name."];
+  if (status === 401 || status === 403) return ["invalid", "You are signed out.", "Sign in again as staff."];
+  return ["invalid", "The check-in did not go through.", body.detail || "Try again."];
+}
+
+function initScanner(root) {
+  const start = root.querySelector("[data-start-camera]");
+  const stop = root.querySelector("[data-stop-camera]");
+  const video = root.querySelector("[data-video]");
+  const note = root.querySelector("[data-scanner-note]");
+  if (!navigator.mediaDevices?.getUserMedia) {
+    note.textContent = "This browser cannot use the camera here: find people by name below.";
+    return;
+  }
+  let stream = null;
+  let timer = null;
+  let busy = false;
+  let last = { code: "", at: 0 };
+
+  async function scanOnce(detector) {
+    if (!stream || busy || video.readyState < 2) return;
+    busy = true;
+    try {
+      const codes = await detector.detect(video);
+      const code = codes[0]?.rawValue;
+      const now = Date.now();
+      if (code && !(code === last.code && now - last.at < SAME_CODE_PAUSE_MS)) {
+        last = { code, at: now };
+        const [kind, text, detail] = describe(await checkIn(root.dataset.apiUrl, code));
+        showResult(root, kind, text, detail);
+        if (kind === "new") navigator.vibrate?.(120);
+        document.dispatchEvent(new CustomEvent("companion:checked-in"));
+      }
+    } catch (error) {
+      showResult(root, "invalid", "No connection: the check-in did not go through.", "Try again.");
+      console.warn("scan failed:", error);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function stopCamera() {
+    clearInterval(timer);
+    timer = null;
+    stream?.getTracks().forEach((track) => track.stop());
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    stop.hidden = true;
+    start.hidden = false;
+  }
+
+  start.addEventListener("click", async () => {
+    start.disabled = true;
+    try {
+      const detector = await createDetector(root.dataset.polyfillUrl, root.dataset.wasmUrl);
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      start.hidden = true;
+      stop.hidden = false;
+      timer = setInterval(() => scanOnce(detector), SCAN_INTERVAL_MS);
+    } catch (error) {
+      stopCamera();
+      showResult(root, "invalid", "The camera did not start.", error.name === "NotAllowedError"
+        ? "Allow the camera for this site in the browser's settings, or find people by name below."
+        : "Find people by name below.");
+      console.warn("camera:", error);
+    } finally {
+      start.disabled = false;
+    }
+  });
+  stop.addEventListener("click", stopCamera);
+  // A camera left running in a pocket drains the battery.
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden && stream) stopCamera();
+  });
+  start.hidden = false;
+}
+
+const scanner = document.querySelector("[data-scanner]");
+if (scanner) initScanner(scanner);

@@ -1,0 +1,166 @@
+"""My badge on a phone-sized Chromium: sign in through the link of a real mail, open the badge,
+go offline, reload: the QR is still there and a screenshot of it scans as the badge URL.
+Signing out removes the saved badge from the phone."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from flask import Flask
+from PIL import Image
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+
+from tests.accounts.factories import make_attendee
+from tests.mailserver import Mailbox, first_link
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "ada.lovelace@example.org"
+
+
+def _watch_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def _cached(page: Page, path: str) -> bool:
+    return bool(page.evaluate("async (path) => !!(await caches.match(path))", path))
+
+
+def _decode_png(png: bytes) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserContext, live_server: str, app: Flask,
+                                                 mailbox: Mailbox, schedule: None, artifacts_dir: Path) -> None:
+    with app.app_context():
+        token = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines",
+                              ticket_type="Speaker").badge_token
+    errors = _watch_errors(page)
+
+    # Sign in with the link from the mail the app sent over SMTP.
+    page.goto(f"{live_server}/sign-in")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    expect(page.locator("h1")).to_have_text("Check your mail")
+    link = first_link(mailbox.wait_for(EMAIL))
+    assert link.startswith(f"{live_server}/sign-in/")
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/me/badge")
+
+    page.get_by_role("link", name="Badge").click()
+    page.wait_for_url(f"{live_server}/me/badge")
+    expect(page.locator("h1")).to_have_text("My badge")
+    expect(page.locator(".badge-name")).to_have_text("Ada Lovelace")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    expect(page.locator("[data-offline-status]")).to_be_visible()
+    assert _cached(page, "/me/badge") and _cached(page, "/me/badge/qr.svg")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+
+    context.set_offline(True)
+    try:
+        response = page.reload()
+        assert response is not None and response.from_service_worker
+        qr = page.locator("img.badge-qr")
+        expect(qr).to_be_visible()
+        page.wait_for_function("document.querySelector('img.badge-qr').complete"
+                               " && document.querySelector('img.badge-qr').naturalWidth > 0")
+        # Big enough to scan from arm's length, and inside the 390 px screen with its margins.
+        assert 300 <= qr.bounding_box()["width"] <= 358
+        page.screenshot(path=artifacts_dir / "my-badge-offline-390.png", full_page=True)
+        shot = qr.screenshot(path=artifacts_dir / "my-badge-qr-offline.png")
+        assert _decode_png(shot) == [f"{live_server}/b/{token}"]
+    finally:
+        context.set_offline(False)
+
+    # The sign-out module asks the worker to purge the private pages ...
+    purged = page.evaluate("async () => (await import('/static/js/badge-signout.js')).purgePrivatePages()")
+    assert purged is True
+    assert not _cached(page, "/me/badge") and not _cached(page, "/me/badge/qr.svg")
+    page.reload()
+    page.wait_for_function("async () => !!(await caches.match('/me/badge/qr.svg'))")
+
+    # ... and signing out takes the badge off the phone: offline, it is gone.
+    page.goto(f"{live_server}/me")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(f"{live_server}/schedule")
+    page.wait_for_function("async () => !(await caches.match('/me/badge')) && !(await caches.match('/me/badge/qr.svg'))")
+    context.set_offline(True)
+    try:
+        response = page.goto(f"{live_server}/me/badge")
+        assert response is not None and response.from_service_worker
+        expect(page.locator("h1")).to_have_text("You're offline")
+    finally:
+        context.set_offline(False)
+    assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+def _camera_video(png: bytes, path: Path) -> Path:
+    """A Y4M video (what Chromium's fake camera plays, in a loop) of a badge held up to the camera."""
+    width, height = 640, 480
+    frame = Image.new("RGB", (width, height), "white")
+    code = Image.open(io.BytesIO(png)).convert("RGB")
+    frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    chroma = (width // 2, height // 2)
+    data = y.tobytes() + cb.resize(chroma).tobytes() + cr.resize(chroma).tobytes()
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + data) * 2)
+    return path
+
+
+def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type_launch_args, live_server: str,
+                                                      app: Flask, schedule: None, tmp_path: Path,
+                                                      artifacts_dir: Path) -> None:
+    from companion.badges.qr import qr_png
+    from tests.accounts.factories import make_user
+
+    with app.app_context():
+        token = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines").badge_token
+        make_user(email="sam.door@example.org", name="Sam Door", role="staff", password="correct horse battery")
+    video = _camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": [
+        *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"]})
+    try:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True, permissions=["camera"], base_url=live_server)
+        page = context.new_page()
+        errors = _watch_errors(page)
+        page.goto("/staff/sign-in")
+        page.get_by_label("Email address").fill("sam.door@example.org")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/staff/")
+        page.get_by_role("link", name="Check-in").click()
+        page.wait_for_url("**/staff/check-in")
+        expect(page.locator("[data-stat=checked_in]")).to_have_text("0")
+
+        page.get_by_role("button", name="Start camera").click()
+        result = page.locator("[data-scan-result] .checkin-result")
+        expect(result).to_have_text("Checked in: Ada Lovelace Analytical Engines · Conference", timeout=20000)
+        expect(result).to_have_attribute("data-result-kind", "new")
+        expect(page.locator("[data-stat=checked_in]")).to_have_text("1")  # refreshed after the scan
+        page.screenshot(path=artifacts_dir / "check-in-scanner-390.png", full_page=True)
+        # The same badge again after the pause: "already", with the first time and name.
+        expect(result).to_have_text("Already checked in at 11:00 by Sam Door (Ada Lovelace)", timeout=20000)
+        expect(result).to_have_attribute("data-result-kind", "already")
+        page.get_by_role("button", name="Stop camera").click()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width}px wide on a 390px screen"
+        assert errors == []
+        context.close()
+    finally:
+        browser.close()
