@@ -41,11 +41,13 @@ def slugify(text: str, fallback: str = "item") -> str:
     return slug or fallback
 
 
-def unique_slug(text: str, taken: Container[str], fallback: str = "item") -> str:
-    """:func:`slugify` ``text``, adding ``-2``, ``-3`` ... until it is not in ``taken``."""
-    base = slugify(text, fallback)
+def unique_slug(text: str, taken: Container[str], fallback: str = "item", max_length: int = 120) -> str:
+    """:func:`slugify` ``text``, adding ``-2``, ``-3`` ... until it is not in ``taken``; never
+    longer than ``max_length`` (the base is shortened to make room for the suffix)."""
+    base = slugify(text, fallback)[:max_length].rstrip("-") or fallback
     slug, n = base, 1
     while slug in taken:
         n += 1
-        slug = f"{base}-{n}"
+        suffix = f"-{n}"
+        slug = base[: max_length - len(suffix)].rstrip("-") + suffix
     return slug

@@ -6,9 +6,9 @@
 //   companion-runtime-1        pages and schedule API answers, kept across deployments so what
 //                              an attendee opened stays readable offline after an update.
 // Strategies:
-//   navigations, /api/v1/schedule, /api/v1/sessions/*, /schedule/tracks.css: network first
-//     (with a timeout), copy into the runtime cache; on failure the cached copy, else for a page
-//     the offline page.
+//   navigations, /api/v1/schedule, /api/v1/sessions/*, /api/v1/speakers/*, /schedule/tracks.css:
+//     network first (with a timeout), copy into the runtime cache (the newest MAX_RUNTIME_ENTRIES
+//     kept); on failure the cached copy, else for a page the offline page.
 //   /static/...?v=<hash>: cache first (the URL changes when the file does).
 //   /me/badge/qr.svg: network first like the badge page, so "My badge" opens offline.
 // Private pages (/me..., /staff..., /b/...) belong to whoever is signed in on this phone: they
@@ -23,7 +23,9 @@ const OFFLINE_URL = "/offline";
 // After this long without an answer, a saved copy is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 4000;
 const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/)/;
-const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere"];
+const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
+// Every filter and search result is a page of its own: keep the newest few hundred, not all.
+const MAX_RUNTIME_ENTRIES = 300;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -71,6 +73,7 @@ function isNetworkFirst(request, url) {
     request.mode === "navigate" ||
     url.pathname === "/api/v1/schedule" ||
     url.pathname.startsWith("/api/v1/sessions/") ||
+    url.pathname.startsWith("/api/v1/speakers/") ||
     url.pathname === "/schedule/tracks.css" ||
     url.pathname === "/me/badge/qr.svg"
   );
@@ -157,7 +160,9 @@ async function networkFirst(event, request) {
   const network = fetch(request).then(async (response) => {
     if (isCacheable(response)) {
       const cache = await caches.open(RUNTIME_CACHE);
+      await cache.delete(request); // re-inserted last: keys() lists the oldest first
       await cache.put(request, response.clone());
+      await trim(cache);
     } else if ((response.redirected || response.type === "opaqueredirect") && isPrivate(new URL(request.url))) {
       // Sent to the sign-in page: this phone's session ended, so its saved copy goes too.
       const cache = await caches.open(RUNTIME_CACHE);
@@ -185,6 +190,13 @@ async function networkFirst(event, request) {
       if (offline) return offline;
     }
     throw error;
+  }
+}
+
+async function trim(cache) {
+  const keys = await cache.keys();
+  for (const stale of keys.slice(0, Math.max(0, keys.length - MAX_RUNTIME_ENTRIES))) {
+    await cache.delete(stale);
   }
 }
 

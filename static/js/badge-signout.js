@@ -4,7 +4,7 @@
 // (at most a second and a half), then sent. The worker also purges them when it sees the
 // sign-out request go by, which covers pages without this module.
 
-const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere"];
+const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
 const PURGE_TIMEOUT_MS = 1500;
 
 export async function purgePrivatePages() {

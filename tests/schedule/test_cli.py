@@ -145,3 +145,10 @@ def test_export_before_any_import_says_so(runner, db):
 
     assert result.exit_code == 1
     assert "no schedule" in result.output.lower()
+
+
+def test_a_time_zone_that_is_a_folder_is_a_usage_error(runner, db):
+    result = runner.invoke(args=["schedule", "import", str(PYTORCH), "--timezone", "Europe"])
+
+    assert result.exit_code == 2
+    assert "'Europe' is not an IANA time zone" in result.output

@@ -90,7 +90,8 @@ def parse_schedule(
         over the file's claim, and reads times that carry no zone.
     :param max_bytes: refuse larger files; None means :data:`DEFAULT_MAX_BYTES` (200 MB).
     :raise ImportProblem: for a file too big, not text, of no known format, malformed, unsafe
-        (XML entities), missing required fields, or with naive times and no ``timezone``.
+        (XML entities), missing required fields, or with naive times and no ``timezone``; never
+        another exception, whatever the bytes.
     """
     if fmt != "auto" and fmt not in FORMATS:
         raise ImportProblem(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
@@ -101,6 +102,21 @@ def parse_schedule(
     found = {"sched-json": "sched-csv"}.get(sniffed, sniffed)
     if wanted != "auto" and wanted != found:
         raise ImportProblem(f"the file was given as {fmt} but its content is {sniffed}")
+    try:
+        return _parse(sniffed, source, document, timezone)
+    except _UNFORESEEN as exc:
+        # A safety net: each malformed value the format modules know of has its own message;
+        # whatever they did not foresee still refuses the file rather than crashing the import.
+        detail = str(exc) or type(exc).__name__
+        detail = detail if len(detail) <= 200 else detail[:199] + "…"
+        raise ImportProblem(f"the file could not be read: {detail}") from exc
+
+
+# What a format module may raise on input it did not foresee (UnicodeError is a ValueError).
+_UNFORESEEN = (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError)
+
+
+def _parse(sniffed: str, source: str, document: Any, timezone: str | None) -> ParsedSchedule:
     if sniffed == "c3voc-json":
         return parse_c3voc(document, timezone)
     if sniffed == "sched-json":

@@ -31,6 +31,26 @@ def _mapping(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
+def _list(value: Any, what: str, items: str) -> list[Any]:
+    """An optional list: missing, null or empty is no items; anything else but a list is wrong.
+
+    :raise ImportProblem: "``what`` is 5, not a list of ``items``".
+    """
+    if not value:
+        return []
+    if not isinstance(value, list):
+        raise ImportProblem(f"{what} is {_shown(value)}, not a list of {items}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the message shows it: short, and its kind when it is a container."""
+    if isinstance(value, dict):
+        return "an object"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
 def _event_key(event: dict[str, Any], index: int, builder: ScheduleBuilder) -> tuple[str, str, str]:
     """The event's key, how warnings name it, and what the key is (guid, id, slug)."""
     title = text(event.get("title"))
@@ -148,11 +168,12 @@ def parse_c3voc(document: Any, timezone: str | None = None) -> ParsedSchedule:
     schedule = _mapping(_mapping(document, "the document").get("schedule"), "'schedule'")
     conference = _mapping(schedule.get("conference"), "'schedule.conference'")
     base_url = web_url(schedule.get("base_url"))
+    builder.declare_zone(conference.get("time_zone_name"))
     # Declared rooms and tracks first: they carry capacity and colour, and fix the room order.
-    for room in conference.get("rooms") or []:
+    for room in _list(conference.get("rooms"), "'schedule.conference.rooms'", "rooms"):
         if isinstance(room, dict):
             builder.add_room(room.get("name"), room.get("capacity"), room.get("building"))
-    for track in conference.get("tracks") or []:
+    for track in _list(conference.get("tracks"), "'schedule.conference.tracks'", "tracks"):
         if isinstance(track, dict):
             builder.add_track(track.get("name"), track.get("color"))
     days = conference.get("days")
@@ -171,7 +192,9 @@ def parse_c3voc(document: Any, timezone: str | None = None) -> ParsedSchedule:
                 f"day {day.get('date')}: 'rooms' is not an object of room name to events"
             )
         for room_name, events in rooms.items():
-            for event in events if isinstance(events, list) else []:
+            # Skipping a room's events would cancel them on a re-import: refused instead.
+            where = f"day {day.get('date')}: room {room_name!r}"
+            for event in _list(events, where, "events"):
                 index += 1
                 if not isinstance(event, dict):
                     raise ImportProblem(f"event #{index} in room {room_name!r} is not an object")

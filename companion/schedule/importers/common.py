@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -20,16 +20,29 @@ from companion.schedule.interchange import ImportProblem, ParsedLink
 if TYPE_CHECKING:
     from companion.schedule.importers.builder import ScheduleBuilder
 
-_DURATION = re.compile(r"^(?:(\d+):)?(\d{1,3}):(\d{2})(?::(\d{2}))?$")
+_DURATION = re.compile(r"^(?:(\d+):)?(\d{1,3}):(\d{2})(?::(\d{2}))?$", re.ASCII)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
+# C0 and C1 control characters but \t and \n (\r is made \n first), and the lone surrogates a
+# JSON "\ud800" escape yields: PostgreSQL refuses NUL, and no database stores a lone surrogate.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LABEL_TITLE, _LABEL_IDENT = 120, 100  # how much of a title or an id a label quotes
 _BARE_DOMAIN = re.compile(r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/\S*)?$", re.IGNORECASE)
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
+def clean(value: str) -> str:
+    """``value`` with LF line ends, without control characters (but tab and newline), and with
+    lone surrogates replaced by U+FFFD: text every database stores as it is."""
+    result = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return _SURROGATE.sub("\ufffd", result)
+
+
 def text(value: Any) -> str | None:
-    """``value`` as stripped text with LF line ends; None when missing or blank (null, "", " ")."""
+    """``value`` as stripped, :func:`clean` text; None when missing or blank (null, "", " ")."""
     if value is None or isinstance(value, (dict, list)):
         return None
-    result = str(value).replace("\r\n", "\n").strip()
+    result = clean(str(value)).strip()
     return result or None
 
 
@@ -56,7 +69,12 @@ def int_or_none(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     raw = text(value)
-    return int(raw) if raw and raw.isdigit() else None
+    if not (raw and raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, int("²") fails
+        return None
+    try:
+        return int(raw)
+    except ValueError:  # over Python's 4300 digits: no column holds it anyway
+        return None
 
 
 def web_url(value: Any) -> str | None:
@@ -112,7 +130,10 @@ def parse_duration(value: Any, where: str) -> timedelta | None:
         days, hours, minutes, seconds = 0, int(first), int(second), int(third)
     else:
         days, hours, minutes, seconds = 0, int(second), int(third), 0
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:  # over 999999999 days
+        raise ImportProblem(f"duration {raw!r} is too long", where) from None
 
 
 def parse_datetime(value: Any, where: str, field: str) -> datetime:
@@ -140,24 +161,40 @@ def parse_date(value: Any) -> date | None:
         return None
 
 
-def start_from_day(day_date: Any, clock: Any, day_start: datetime | None, where: str) -> datetime:
+def start_from_day(
+    day_date: Any,
+    clock: Any,
+    day_start: datetime | None,
+    where: str,
+    zone: tzinfo | None = None,
+) -> datetime:
     """An event's start from its day's date and an "HH:MM" clock time, for files without ``date``.
 
     A conference day may run past midnight (11:00 to 04:00): a clock time before the day's start
-    belongs to the next calendar date. The result carries the day start's offset, or is naive.
+    belongs to the next calendar date. The result is local time in ``zone`` (the conference's
+    IANA zone, so a time after a clock change gets the offset it has then), else carries the day
+    start's offset, else is naive.
 
     :raise ImportProblem: if the date or the clock time is missing or malformed.
     """
     day = parse_date(day_date) or (day_start.date() if day_start else None)
-    match = re.match(r"^(\d{1,2}):(\d{2})$", text(clock) or "")
+    match = _CLOCK.match(text(clock) or "")
     if day is None or not match:
         raise ImportProblem("has no start ('date', or the day's date and 'start' HH:MM)", where)
-    start = datetime(day.year, day.month, day.day, int(match.group(1)), int(match.group(2)))
-    if day_start is not None:
-        start = start.replace(tzinfo=day_start.tzinfo)  # naive stays naive: compared like with like
-        if start < day_start:
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ImportProblem(f"start {text(clock)!r} is not a time of day (00:00 to 23:59)", where)
+    start = datetime(day.year, day.month, day.day, hour, minute)
+    if day_start is None:
+        return start
+    try:
+        if start < day_start.replace(tzinfo=None):  # wall clock against wall clock
             start += timedelta(days=1)
-    return start
+    except OverflowError:
+        raise ImportProblem(
+            f"start {day.isoformat()} {text(clock)} is out of range", where
+        ) from None
+    return start.replace(tzinfo=zone or day_start.tzinfo)
 
 
 def event_times(
@@ -183,7 +220,7 @@ def event_times(
         start = parse_datetime(moment, label, "date")
     else:  # pentabarf-era exports: only the day and a clock time
         first = parse_datetime(day_start, label, "day start") if text(day_start) else None
-        start = start_from_day(day_date, clock, first, label)
+        start = start_from_day(day_date, clock, first, label, builder.day_zone(first))
     start = builder.moment(start, label, "date")
     if text(end):
         return start, builder.moment(
@@ -193,12 +230,19 @@ def event_times(
     if length is None:
         builder.warn(f"{label}: empty duration, taken as 0 minutes")
         length = timedelta(0)
-    return start, start + length
+    return start, builder.plus(start, length, label, f"duration {text(duration)!r}")
 
 
 def event_label(title: str | None, ident: str) -> str:
-    """How a warning or an error names an event: ``event 'Opening' (guid 29ae...)``."""
-    return f"event {title!r} ({ident})" if title else f"event ({ident})"
+    """How a warning or an error names an event: ``event 'Opening' (guid 29ae...)``.
+
+    A very long title or id is quoted in part ("…"): the label is for finding the event.
+    """
+    ident = ident if len(ident) <= _LABEL_IDENT else ident[: _LABEL_IDENT - 1] + "…"
+    if not title:
+        return f"event ({ident})"
+    quoted = title if len(title) <= _LABEL_TITLE else title[: _LABEL_TITLE - 1] + "…"
+    return f"event {quoted!r} ({ident})"
 
 
 def person_key(
@@ -227,3 +271,5 @@ def load_json(source: str) -> Any:
         ) from None
     except RecursionError:
         raise ImportProblem("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # a number over Python's 4300 digits for int()
+        raise ImportProblem(f"invalid JSON: {str(exc).split(':')[0]}") from None

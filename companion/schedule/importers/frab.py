@@ -142,6 +142,7 @@ def parse_frab(source: str, timezone: str | None = None) -> ParsedSchedule:
     conference = root.find("conference")
     if conference is None:
         raise ImportProblem("not a frab schedule: <conference> is missing")
+    builder.declare_zone(_child(conference, "time_zone_name"))
     for track in conference.iterfind("track"):
         builder.add_track(track.get("name") or track.text, track.get("color"))
     index = 0

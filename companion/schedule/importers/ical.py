@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from companion.schedule.importers.builder import ScheduleBuilder
+from companion.schedule.importers.builder import ScheduleBuilder, is_known_zone
 from companion.schedule.importers.common import (
     event_label,
     slugify,
@@ -20,7 +20,6 @@ from companion.schedule.importers.common import (
     web_url,
 )
 from companion.schedule.interchange import ImportProblem, ParsedSchedule, ParsedSession
-from companion.timeutil import is_known_zone
 
 SPEAKER_URN = "urn:companion:speaker:"  # how our own export marks a speaker's ATTENDEE line
 # TZIDs that only say "UTC": instants, no hint of where the conference is.
@@ -70,7 +69,8 @@ def _moment(
                 evidence=name == "DTSTART" and not is_utc,
             )
         if value.tzinfo is not None and value.utcoffset() == timedelta(0) and not tzid:
-            return value  # "...Z": an instant that says nothing of the conference's zone
+            # "...Z": an instant that says nothing of the conference's zone
+            return builder.check_range(value, label, name)
         if tzid and value.tzinfo is None:
             builder.warn(
                 f"{label}: unknown TZID {tzid!r} without a VTIMEZONE, read as a floating time"
@@ -81,7 +81,11 @@ def _moment(
             raise ImportProblem(
                 f"{name} is a date without a time and no time zone is known: pass --timezone", label
             )
-        return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
+        try:
+            midnight = datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
+        except (OverflowError, ValueError):  # icalendar may hand over a date it did not check
+            raise ImportProblem(f"{name} {value!r} is not a date", label) from None
+        return builder.moment(midnight, label, name, evidence=False)
     # vBroken keeps the raw text; a parsed oddity (a PERIOD, say) is shown as Python sees it.
     raw = str(prop) if isinstance(prop, icalendar.vBroken) else repr(value)
     raise ImportProblem(f"{name} {raw!r} is not a date and time", label)
@@ -93,7 +97,7 @@ def _speakers(event: icalendar.Event, builder: ScheduleBuilder) -> list[str]:
     for attendee in _all(event, "ATTENDEE") or _all(event, "ORGANIZER"):
         address = str(attendee)
         name = text(attendee.params.get("CN")) if hasattr(attendee, "params") else None
-        key = address[len(SPEAKER_URN) :] if address.startswith(SPEAKER_URN) else name
+        key = text(address[len(SPEAKER_URN) :]) if address.startswith(SPEAKER_URN) else name
         if key and key not in keys:
             keys.append(builder.add_speaker(key, name or key))
     return keys
@@ -117,9 +121,10 @@ def _event(event: icalendar.Event, index: int, zone: str | None, builder: Schedu
         if not isinstance(length, timedelta):
             raw = str(duration) if isinstance(duration, icalendar.vBroken) else repr(length)
             raise ImportProblem(f"DURATION {raw!r} is not a duration", label)
-        end = start + length
+        end = builder.plus(start, length, label, f"DURATION {str(duration.to_ical(), 'ascii')!r}")
     elif not isinstance(getattr(start_prop, "dt", None), datetime):
-        end = start + timedelta(days=1)  # RFC 5545: an all-day entry without end lasts the day
+        # RFC 5545: an all-day entry without end lasts the day
+        end = builder.plus(start, timedelta(days=1), label, "the all-day entry")
     else:
         builder.warn(f"{label}: neither DTEND nor DURATION, taken as 0 minutes")
         end = start
@@ -159,6 +164,10 @@ def parse_ical(source: str, timezone: str | None = None) -> ParsedSchedule:
     """
     try:
         calendar = icalendar.Calendar.from_ical(source)
+    except OSError:  # it looks TZIDs up in the tz database: "Europe" is a directory there
+        raise ImportProblem(
+            "not a valid iCalendar file: a TZID is not a time zone the tz database knows"
+        ) from None
     except Exception as exc:  # its parser raises many exception types on hostile input
         raise ImportProblem(f"not a valid iCalendar file: {exc}") from None
     builder = ScheduleBuilder("ical", timezone)
