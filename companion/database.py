@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -90,6 +91,26 @@ def lock_for_writing(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
         session.execute(text("UPDATE conference SET id = id WHERE 1 = 0"))
+
+
+def insert_ignoring_duplicates(model: type[Base], values: dict[str, Any], *, conflict_columns: tuple[str, ...]) -> bool:
+    """Insert one row unless one with the same ``conflict_columns`` exists; never an error.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on both databases: the atomic form of "add it once",
+    safe under any number of concurrent requests.
+
+    :return: True if the row was inserted.
+    """
+    from companion.extensions import db
+
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(model).values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(model.__table__.c.id)  # a row comes back only if this statement inserted it
+    )
+    return db.session.execute(statement).first() is not None
 
 
 def is_postgresql(engine: Engine | Connection) -> bool:

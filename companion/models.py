@@ -4,6 +4,7 @@ The declarative base itself lives in :mod:`companion.database` so feature models
 without importing each other.
 """
 
+from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, WalkingTime  # noqa: F401
 from companion.accounts.models import Attendee, AuditEvent, SignInToken, User  # noqa: F401
 from companion.database import Base
 from companion.schedule.models import (  # noqa: F401

@@ -1,0 +1,1 @@
+"""The personal agenda: starred sessions, overlaps and walking times, calendar feeds, changes, sharing."""
