@@ -33,7 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INSTANCE_PATH", None, "Folder for the SQLite file, the generated secret key and companion.toml. Default: ./instance."),
     Setting("PUBLIC_URL", None, "The address attendees use, e.g. https://conf.example.org: absolute links in exports and feeds. Default: the address of the request."),
     Setting("SCHEDULE_CACHE_SECONDS", 1.0, "How long a worker trusts its cached schedule document before checking the database's schedule version again."),
-    Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest schedule file an import accepts, in bytes."),
+    Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest file any import accepts, in bytes: schedule files and attendee CSVs, from the command line or uploaded on a staff page (requests may be 1 MiB larger, for the form around the file)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
     Setting("PROXY_HOPS", 0, "How many reverse proxies (nginx, a load balancer) stand in front of the app: their X-Forwarded-For/-Proto/-Host headers are then trusted, so rate limits see each attendee's address."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),

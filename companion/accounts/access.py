@@ -58,23 +58,36 @@ def init_app(app: Flask) -> None:
     login_manager._session_identifier_generator = _session_identifier  # noqa: SLF001 - documented hook
 
 
-def role_required(*roles: str) -> Callable[[F], F]:
-    """Allow the view only to signed-in people holding one of ``roles`` (admins hold all)."""
+def _guard(mark: tuple[str, ...], refuse: Callable[[], None] | None = None) -> Callable[[F], F]:
+    """A decorator for views: anonymous people are sent to sign in (401 for programs), ``refuse``
+    raises a :class:`Problem` for signed-in people who may not pass, and the view is marked with
+    ``required_roles = mark`` for the route inventory.
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not current_user.has_role(*roles):
-                who = " or ".join(ROLE_NAMES[r] for r in roles)
-                raise Problem(403, f"This is for {who} only. You are signed in as {current_user.email}.", title="Forbidden")
+            if refuse is not None:
+                refuse()
             return view(*args, **kwargs)
 
-        wrapper.required_roles = roles  # type: ignore[attr-defined]
+        wrapper.required_roles = mark  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Allow the view only to signed-in people holding one of ``roles`` (admins hold all)."""
+
+    def refuse() -> None:
+        if not current_user.has_role(*roles):
+            who = " or ".join(ROLE_NAMES[r] for r in roles)
+            raise Problem(403, f"This is for {who} only. You are signed in as {current_user.email}.", title="Forbidden")
+
+    return _guard(roles, refuse)
 
 
 staff_required = role_required("staff")
@@ -83,30 +96,17 @@ admin_required = role_required("admin")
 
 def signed_in_required(view: F) -> F:
     """Allow the view to anyone signed in (attendee or staff)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        return view(*args, **kwargs)
-
-    wrapper.required_roles = ("signed-in",)  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return _guard(("signed-in",))(view)
 
 
 def attendee_required(view: F) -> F:
     """Allow the view to signed-in people who have an attendee profile."""
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
+    def refuse() -> None:
         if current_attendee() is None:
             raise Problem(403, "This is for attendees: your account has no attendee registration.", title="Forbidden")
-        return view(*args, **kwargs)
 
-    wrapper.required_roles = ("attendee",)  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return _guard(("attendee",), refuse)(view)
 
 
 def current_attendee() -> Attendee | None:

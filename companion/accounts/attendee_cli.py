@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from companion import timeutil
 from companion.accounts import importing, roster
 from companion.extensions import db
-from companion.schedule.cli import read_bounded
+from companion.files import read_bounded
 from companion.schedule.interchange import ImportProblem
 
 attendees_cli = AppGroup("attendees", help="The attendee roster.")

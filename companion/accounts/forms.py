@@ -7,17 +7,20 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 
-def _strip(value: str | None) -> str | None:
-    # Addresses pasted from a registration mail often carry spaces.
+def strip_whitespace(value: str | None) -> str | None:
+    """A WTForms filter: the text without the spaces around it (``None`` and non-text as they are).
+
+    Addresses, names and codes pasted from a registration mail or a spreadsheet often carry spaces.
+    """
     return value.strip() if isinstance(value, str) else value
 
 
 class EmailLinkForm(FlaskForm):
-    email = EmailField("Email address", filters=[_strip], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email address", filters=[strip_whitespace], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
 
 
 class PasswordForm(FlaskForm):
-    email = EmailField("Email address", filters=[_strip], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email address", filters=[strip_whitespace], validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 

@@ -3,16 +3,14 @@
 The import takes three steps: upload, columns (which column holds which field, with a preview),
 check (the validation report and what importing would do, computed by running the import and
 rolling it back), then import or cancel. Between the steps the file waits in
-``instance/uploads/<token>.csv``: the token is random, checked against a strict pattern, and the
-file is deleted after the import or the cancel; the client never names a path.
+:mod:`companion.uploads`: the token is random, checked against a strict pattern, only the staff
+member who uploaded the file can use it (404 for anyone else), and the file is deleted after the
+import or the cancel; the client never names a path.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -26,12 +24,11 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from companion import timeutil
+from companion import timeutil, uploads
 from companion.accounts import importing, roster, services
 from companion.accounts.access import admin_required, staff_required
-from companion.accounts.forms import ConfirmForm, _strip
+from companion.accounts.forms import ConfirmForm, strip_whitespace
 from companion.accounts.models import User
-from companion.accounts.tokens import new_token
 from companion.errors import Problem
 from companion.extensions import db
 from companion.schedule.interchange import ImportProblem
@@ -40,13 +37,11 @@ from companion.staff import links
 bp = Blueprint("accounts_staff", __name__, url_prefix="/staff")
 
 PAGE_SIZE = 50
-_UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # new_token(24): 24 random bytes, 32 characters
-_UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # uploads nobody imported or cancelled are swept after a day
+UPLOAD_KIND = "attendee-import"
 _DELIMITER_CHOICES = [SelectChoice("auto", "Detect it"), SelectChoice("comma", "Comma"),
                       SelectChoice("semicolon", "Semicolon"), SelectChoice("tab", "Tab")]
 _DELIMITERS = {name: char for char, name in importing.DELIMITERS.items()}
 ROLE_CHOICES = [SelectChoice("", "none"), *(SelectChoice(role, role) for role in ("staff", "booth", "admin"))]
-GONE = "This upload is no longer here: it was imported or cancelled, or it is older than a day. Upload the file again."
 
 links.register("Import attendees", "accounts_staff.import_upload", roles=("staff",),
                description="Upload the registration system's CSV, map its columns, check it, then import.")
@@ -61,44 +56,27 @@ class UploadForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, default="")
-    booth_code = StringField("Booth code", filters=[_strip], validators=[Optional(), Length(max=32)])
+    booth_code = StringField("Booth code", filters=[strip_whitespace], validators=[Optional(), Length(max=32)])
 
 
 class StaffAccountForm(RoleForm):
-    email = EmailField("Email address", filters=[_strip],
+    email = EmailField("Email address", filters=[strip_whitespace],
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", filters=[strip_whitespace], validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES[1:], default="staff")
 
 
 # --- the stored upload ----------------------------------------------------------------------
 
 
-def _uploads() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+def _load(token: str) -> bytes:
+    """The signed-in staff member's stored upload ``token`` (404 if there is none of theirs)."""
+    return uploads.load(token, kind=UPLOAD_KIND, owner_id=current_user.id)[0]
 
 
-def _store_upload(data: bytes) -> str:
-    """Keep ``data`` under a new random token; sweep this page's abandoned uploads."""
-    folder = _uploads()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for old in folder.glob("*.csv"):  # file ages are wall-clock business, not the app's clock
-        if time.time() - old.stat().st_mtime > _UPLOAD_MAX_AGE_SECONDS:
-            old.unlink(missing_ok=True)
-    token = new_token(24)
-    (folder / f"{token}.csv").write_bytes(data)
-    return token
-
-
-def _upload_path(token: str) -> Path:
-    """The stored file of ``token``.
-
-    :raise Problem: 404 if the token is malformed or its file is gone.
-    """
-    path = _uploads() / f"{token}.csv"
-    if not _UPLOAD_TOKEN.fullmatch(token) or not path.is_file():
-        raise Problem(404, GONE, title="Upload not found")
-    return path
+def _discard(token: str) -> None:
+    """Forget the signed-in staff member's upload ``token`` (404 if it is somebody else's)."""
+    uploads.discard(token, kind=UPLOAD_KIND, owner_id=current_user.id)
 
 
 def _params() -> dict[str, str]:
@@ -110,7 +88,7 @@ def _params() -> dict[str, str]:
 
 def _table(token: str) -> importing.CsvTable:
     try:
-        return importing.read_csv(_upload_path(token).read_bytes(), delimiter=_DELIMITERS.get(_params()["delimiter"]))
+        return importing.read_csv(_load(token), delimiter=_DELIMITERS.get(_params()["delimiter"]))
     except ImportProblem as problem:  # read at upload already: only a changed reader gets here
         raise Problem(400, f"{problem}. Upload the file again.") from problem
 
@@ -172,18 +150,15 @@ def import_upload() -> ResponseReturnValue:
     form = UploadForm()
     error = None
     if form.validate_on_submit():
-        storage = form.file.data
-        filename = Path((storage.filename or "").replace("\\", "/")).name[:200] or "upload.csv"
-        limit = int(current_app.config["MAX_IMPORT_BYTES"])
-        data = storage.stream.read(limit + 1)
+        filename = uploads.clean_filename(form.file.data.filename, default="upload.csv")
         try:
-            if len(data) > limit:
-                raise ImportProblem(f"the file is over the import limit of {limit / 1_000_000:.1f} MB")
+            data = uploads.read_upload(form.file.data, int(current_app.config["MAX_IMPORT_BYTES"]))
             importing.read_csv(data, delimiter=_DELIMITERS.get(form.delimiter.data))
         except ImportProblem as problem:
             error = f"{filename}: {problem}. Nothing was imported."
         else:
-            token = _store_upload(data)
+            token = uploads.store(data, kind=UPLOAD_KIND, owner_id=current_user.id, now=timeutil.now(),
+                                  meta={"filename": filename})
             return redirect(url_for(".import_columns", token=token, filename=filename,
                                     delimiter=form.delimiter.data), 303)
     status = 400 if request.method == "POST" else 200
@@ -221,7 +196,7 @@ def import_apply(token: str) -> ResponseReturnValue:
         db.session.rollback()
         raise
     db.session.commit()
-    _upload_path(token).unlink(missing_ok=True)
+    _discard(token)
     return render_template("accounts/staff_import_done.html", report=report, params=_params())
 
 
@@ -229,8 +204,7 @@ def import_apply(token: str) -> ResponseReturnValue:
 @staff_required
 def import_cancel(token: str) -> ResponseReturnValue:
     """Forget the uploaded file; nothing was written."""
-    if _UPLOAD_TOKEN.fullmatch(token):
-        (_uploads() / f"{token}.csv").unlink(missing_ok=True)
+    _discard(token)
     flash("Import cancelled: nothing was changed.")
     return redirect(url_for(".import_upload"), 303)
 

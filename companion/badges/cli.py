@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from companion.badges.sheets import LAYOUTS, badge_faces, render_badge_sheet, select_attendees, sheet_info
+from companion.files import TooLarge, read_file_at_most
 from companion.schedule.queries import get_conference
 
 badges_cli = AppGroup("badges", help="Print-ready badge sheets.")
@@ -34,11 +35,12 @@ def read_attendee_list(path: Path) -> list[str]:
         without an email column.
     """
     try:
-        data = path.read_bytes()
+        data = read_file_at_most(path, MAX_LIST_BYTES)
+    except TooLarge as exc:
+        size = f"{exc.size:,} bytes" if exc.size is not None else f"over {exc.limit:,} bytes"
+        raise click.ClickException(f"{path}: {size} is too large for a list of attendees.") from exc
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot read the file ({exc.strerror}).") from exc
-    if len(data) > MAX_LIST_BYTES:
-        raise click.ClickException(f"{path}: {len(data):,} bytes is too large for a list of attendees.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -58,6 +58,18 @@ def schedule() -> Response:
     return cached_response(entry, max_age=API_MAX_AGE)
 
 
+def _id_by_code(model: type[Room] | type[Track], name: str, code: str) -> int:
+    """The id of the room or track whose code (slug) is ``code``, for the query parameter ``name``.
+
+    :raise Problem: 400 naming the parameter, if there is none.
+    """
+    found = db.session.scalar(select(model.id).where(model.slug == code))
+    if found is None:
+        raise Problem(400, f"{name}: there is no {name} with code {code!r}; GET /api/v1/schedule lists the {name}s.",
+                      errors=[{"loc": name, "msg": f"unknown {name} code"}])
+    return found
+
+
 @bp.get("/sessions")
 @api_spec.validate(query=SessionQuery, resp=SpecResponse(HTTP_200=SessionList, HTTP_400=None), tags=["schedule"])
 def sessions(query: SessionQuery) -> SessionList:
@@ -78,17 +90,9 @@ def sessions(query: SessionQuery) -> SessionList:
                           errors=[{"loc": "day", "msg": "out of range"}]) from exc
         statement = statement.where(Session.starts_at >= start, Session.starts_at < end)
     if query.room is not None:
-        room_id = db.session.scalar(select(Room.id).where(Room.slug == query.room))
-        if room_id is None:
-            raise Problem(400, f"room: there is no room with code {query.room!r}; GET /api/v1/schedule lists the rooms.",
-                          errors=[{"loc": "room", "msg": "unknown room code"}])
-        statement = statement.where(Session.room_id == room_id)
+        statement = statement.where(Session.room_id == _id_by_code(Room, "room", query.room))
     if query.track is not None:
-        track_id = db.session.scalar(select(Track.id).where(Track.slug == query.track))
-        if track_id is None:
-            raise Problem(400, f"track: there is no track with code {query.track!r}; GET /api/v1/schedule lists the tracks.",
-                          errors=[{"loc": "track", "msg": "unknown track code"}])
-        statement = statement.where(Session.track_id == track_id)
+        statement = statement.where(Session.track_id == _id_by_code(Track, "track", query.track))
     if query.state is not None:
         statement = statement.where(Session.state == query.state)
     found = db.session.scalars(statement).all()

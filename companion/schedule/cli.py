@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from companion import timeutil
 from companion.extensions import db
+from companion.files import read_bounded
 from companion.schedule import cache
 from companion.schedule.interchange import ImportProblem
 from companion.schedule.services import ImportReport, apply_schedule
@@ -26,27 +27,6 @@ EXPORT_FORMATS = ("json", "xml", "ics")
 def _say(message: str) -> None:
     """Progress goes to stderr, so stdout carries only the summary (and the export itself)."""
     click.echo(message, err=True)
-
-
-def read_bounded(path: Path, limit: int) -> bytes:
-    """Read ``path`` unless it is larger than ``limit`` bytes.
-
-    :raise click.ClickException: if the file is missing, unreadable or too large.
-    """
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise click.ClickException(
-                f"{path}: the file is {size / 1_000_000:.1f} MB, over the import limit of "
-                f"{limit / 1_000_000:.1f} MB (COMPANION_MAX_IMPORT_BYTES). Nothing was imported."
-            )
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)  # a file that grows while we read is still bounded
-    except OSError as exc:
-        raise click.ClickException(f"{path}: cannot read the file ({exc.strerror}). Nothing was imported.") from exc
-    if len(data) > limit:
-        raise click.ClickException(f"{path}: the file is over the import limit of {limit} bytes. Nothing was imported.")
-    return data
 
 
 def _print_changes(report: ImportReport) -> None:

@@ -3,23 +3,17 @@
 The preview is the real thing run backwards: the importer parses the file, the sync service
 (:func:`~companion.schedule.services.apply_schedule`) applies it in a transaction, the page reads
 what changed, and the transaction is rolled back. Between the two steps the file waits in
-``instance/uploads/<token>`` (a random token, checked against a strict pattern, never a path the
-client chose), next to ``<token>.json`` saying who uploaded it, with which format and zone.
+:mod:`companion.uploads` (a random token, checked against a strict pattern, never a path the
+client chose; only its uploader can apply or cancel it), with its name, format and zone.
 "Apply" parses the same stored file again and applies it in one transaction, unless the schedule
 moved on since the preview (its ``schedule_version`` differs): then the new diff is shown instead.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
@@ -32,9 +26,10 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from companion import timeutil
+from companion import timeutil, uploads
 from companion.accounts import services as account_services
 from companion.accounts.access import staff_required
+from companion.accounts.forms import strip_whitespace
 from companion.database import lock_for_writing
 from companion.errors import Problem
 from companion.extensions import db
@@ -54,30 +49,21 @@ FORMAT_CHOICES = [
     SelectChoice("ical", "iCalendar (.ics)"),
     SelectChoice("sched-csv", "Sched export (CSV or JSON)"),
 ]
-TOKEN_PATTERN = r"[A-Za-z0-9_-]{32}"
-_TOKEN = re.compile(TOKEN_PATTERN)
 UPLOAD_KIND = "schedule-import"
-UPLOAD_MAX_AGE = timedelta(days=1)  # previews left open longer are swept at the next upload
-GONE = ("This upload is no longer here: it was applied or cancelled already, or it expired. "
-        "Upload the file again to see what it would change.")
 
 links.register("Import the schedule", "schedule_staff.import_page", roles=("staff",),
                description="Upload a pretalx, frab, c3voc, Sched or iCalendar file, see what it changes, then apply it.")
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class UploadForm(FlaskForm):
     file = FileField("Schedule file", validators=[FileRequired("Choose the schedule file to import.")])
     format = SelectField("Format", choices=FORMAT_CHOICES, default="auto")
-    timezone = StringField("Time zone for times without one (Sched exports)", filters=[_strip],
+    timezone = StringField("Time zone for times without one (Sched exports)", filters=[strip_whitespace],
                            validators=[Optional(), Length(max=64)])
 
 
 class DecisionForm(FlaskForm):
-    token = HiddenField(validators=[DataRequired(), Regexp(f"^{TOKEN_PATTERN}$")])
+    token = HiddenField(validators=[DataRequired(), Regexp(f"^{uploads.TOKEN_PATTERN}$")])
     seen_version = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])
 
 
@@ -92,67 +78,25 @@ class Upload:
     zone: str | None
 
 
-def _uploads() -> Path:
-    return Path(current_app.instance_path) / "uploads"
-
-
 def _store(data: bytes, filename: str, fmt: str, zone: str | None, now: datetime) -> Upload:
     """Keep ``data`` under a new random token until the staff member applies or cancels."""
-    folder = _uploads()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _sweep(folder, now)
-    token = secrets.token_urlsafe(24)
-    fd = os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    meta = {"kind": UPLOAD_KIND, "filename": filename, "format": fmt, "timezone": zone,
-            "user_id": current_user.id, "uploaded_at": now.isoformat()}
-    (folder / f"{token}.json").write_text(json.dumps(meta))
+    token = uploads.store(data, kind=UPLOAD_KIND, owner_id=current_user.id, now=now,
+                          meta={"filename": filename, "format": fmt, "timezone": zone})
     return Upload(token, filename, fmt, zone)
-
-
-def _meta(token: str) -> dict[str, Any] | None:
-    if not _TOKEN.fullmatch(token):
-        return None
-    try:
-        meta = json.loads((_uploads() / f"{token}.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) and meta.get("kind") == UPLOAD_KIND else None
 
 
 def _load(token: str) -> tuple[Upload, bytes]:
     """The signed-in staff member's stored upload ``token`` and its bytes.
 
-    :raise Problem: 404 if there is no such upload of theirs (applied, cancelled, swept, forged).
+    :raise uploads.UploadGone: 404 if there is no such upload of theirs (applied, cancelled, swept, forged).
     """
-    meta = _meta(token)
-    if meta is None or meta.get("user_id") != current_user.id:
-        raise Problem(404, GONE, title="Upload not found")
-    try:
-        data = (_uploads() / token).read_bytes()
-    except OSError as exc:
-        raise Problem(404, GONE, title="Upload not found") from exc
-    return Upload(token, str(meta["filename"]), str(meta["format"]), meta.get("timezone")), data
+    data, meta = uploads.load(token, kind=UPLOAD_KIND, owner_id=current_user.id)
+    return Upload(token, str(meta.get("filename")), str(meta.get("format")), meta.get("timezone")), data
 
 
 def _discard(token: str) -> None:
-    if _TOKEN.fullmatch(token):
-        for path in (_uploads() / token, _uploads() / f"{token}.json"):
-            path.unlink(missing_ok=True)
-
-
-def _sweep(folder: Path, now: datetime) -> None:
-    """Forget schedule uploads nobody applied or cancelled within :data:`UPLOAD_MAX_AGE`."""
-    for meta_path in folder.glob("*.json"):
-        token = meta_path.stem
-        meta = _meta(token)
-        try:
-            stale = meta is not None and now - datetime.fromisoformat(meta["uploaded_at"]) > UPLOAD_MAX_AGE
-        except (KeyError, TypeError, ValueError):
-            stale = False
-        if stale:
-            _discard(token)
+    """Forget the signed-in staff member's upload ``token`` (404 if it is somebody else's)."""
+    uploads.discard(token, kind=UPLOAD_KIND, owner_id=current_user.id)
 
 
 # --- the diff as the page shows it ----------------------------------------------------------
@@ -281,13 +225,9 @@ def upload() -> ResponseReturnValue:
     if zone is not None and not timeutil.is_known_zone(zone):
         form.timezone.errors = [f"{zone!r} is not an IANA time zone (for example Europe/Paris)."]
         return _upload_page(form, 400)
-    storage = form.file.data
-    filename = Path((storage.filename or "").replace("\\", "/")).name[:200] or "upload"
-    limit = int(current_app.config["MAX_IMPORT_BYTES"])
-    data = storage.stream.read(limit + 1)
+    filename = uploads.clean_filename(form.file.data.filename)
     try:
-        if len(data) > limit:
-            raise ImportProblem(f"the file is over the import limit of {limit / 1_000_000:.1f} MB (COMPANION_MAX_IMPORT_BYTES)")
+        data = uploads.read_upload(form.file.data, int(current_app.config["MAX_IMPORT_BYTES"]))
         parsed = _parse(data, form.format.data, zone)
     except ImportProblem as problem:
         return _upload_page(form, 400, problem=problem, filename=filename)
@@ -339,8 +279,5 @@ def apply() -> ResponseReturnValue:
 def cancel() -> ResponseReturnValue:
     """Forget the uploaded file; nothing was written."""
     form = _decision()
-    meta = _meta(form.token.data)
-    if meta is not None and meta.get("user_id") != current_user.id:
-        raise Problem(404, GONE, title="Upload not found")
     _discard(form.token.data)
     return _upload_page(UploadForm(formdata=None), notice="Import cancelled: nothing was changed.")

@@ -14,7 +14,7 @@ from companion.accounts.models import Attendee, AuditEvent, User
 from companion.accounts.roster import InvalidRows, import_attendees
 from companion.extensions import db as _db
 from tests.accounts.factories import make_attendee, make_user
-from tests.schedule.test_services import _writes_during
+from tests.dbwrites import rows_written_during
 
 HEADER = "Email,Name,Company,Ticket Type,Registration ID\n"
 THREE = HEADER + ("ada@example.org,Ada Lovelace,Analytical Engines,Conference,R-1\n"
@@ -76,7 +76,7 @@ def test_unchanged_reimport_writes_nothing(db, clock):
     db.rollback()
     reports = []
 
-    statements = _writes_during(lambda: reports.append(_import(THREE, now=clock.moment)))
+    statements = rows_written_during(lambda: reports.append(_import(THREE, now=clock.moment)))
 
     assert statements == []
     assert reports[0].summary() == "added 0, updated 0, unchanged 3, skipped 0"
@@ -161,7 +161,7 @@ def test_invalid_rows_without_skip_write_nothing_at_all(db, clock):
             errors.append(exc.problems)
         _db.session.rollback()
 
-    statements = _writes_during(run)
+    statements = rows_written_during(run)
 
     assert statements == []
     assert errors == [[RowProblem(5, "'not-an-email' is not a valid email address: An email address must have an @-sign.")]]

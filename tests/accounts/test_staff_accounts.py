@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -49,6 +50,12 @@ def _through_columns(client, text: str, **changes: str):
     return token, client.post(f"{IMPORT}/{token}/check", data=values)
 
 
+def _stored(app) -> set[str]:
+    """The tokens of this page's uploads waiting in instance/uploads (other pages keep theirs there too)."""
+    folder = Path(app.instance_path) / "uploads"
+    return {meta.stem for meta in folder.glob("*.json") if json.loads(meta.read_text()).get("kind") == "attendee-import"}
+
+
 def _people(db) -> list[tuple]:
     return db.execute(select(User.email, User.name, Attendee.company, Attendee.ticket_type, Attendee.registration_id)
                       .join(Attendee, Attendee.user_id == User.id).order_by(User.email)).all()
@@ -69,7 +76,7 @@ def test_import_in_three_steps_with_a_mapping_change(client, db, app):
 
     uploaded = _upload(client, ROSTER)
     token = uploaded.headers["Location"].split("/")[-1].split("?")[0]
-    stored = Path(app.instance_path) / "uploads" / f"{token}.csv"
+    stored = Path(app.instance_path) / "uploads" / token
     columns = client.get(uploaded.headers["Location"])
     values = _form_values(columns.get_data(as_text=True), "/check")
 
@@ -145,8 +152,7 @@ def test_invalid_rows_need_the_skip_button(client, db):
 
 def test_upload_problems_are_shown_on_the_upload_page(client, db, app):
     _signed_in(client)
-    uploads = Path(app.instance_path) / "uploads"
-    before = set(uploads.glob("*.csv"))
+    before = _stored(app)
 
     latin1 = _upload(client, "Email,Name\nzoe@example.org,Zoë\n".encode("latin-1"), filename="export.csv")
     no_email = _through_columns(client, "Name,Company\nAda,Engines\n")[1]
@@ -156,7 +162,7 @@ def test_upload_problems_are_shown_on_the_upload_page(client, db, app):
             in _text(latin1))
     assert no_email.status_code == 400
     assert "no email column. The header has: 'Name', 'Company'." in _text(no_email)
-    assert len(set(uploads.glob("*.csv")) - before) == 1  # only the readable file was kept
+    assert len(_stored(app) - before) == 1  # only the readable file was kept
 
 
 def test_cancel_deletes_the_upload_and_tokens_are_checked(client, db, app):
@@ -168,11 +174,34 @@ def test_cancel_deletes_the_upload_and_tokens_are_checked(client, db, app):
 
     assert cancelled.status_code == 303 and cancelled.headers["Location"] == IMPORT
     assert "Import cancelled: nothing was changed." in _text(upload_page)
-    assert not (Path(app.instance_path) / "uploads" / f"{token}.csv").exists()
+    assert token not in _stored(app) and not (Path(app.instance_path) / "uploads" / token).exists()
     assert client.get(f"{IMPORT}/{token}").status_code == 404
     assert client.get(f"{IMPORT}/..%2F..%2Fsecret_key").status_code == 404
     assert client.get(f"{IMPORT}/{'A' * 31}.").status_code == 404
     assert db.scalar(select(sa.func.count()).select_from(Attendee)) == 0
+
+
+def test_an_upload_is_only_for_the_person_who_made_it(client, db, app):
+    _signed_in(client)
+    token, checked = _through_columns(client, ROSTER)
+    values = _form_values(checked.get_data(as_text=True), "/apply")
+    colleague = app.test_client()
+    colleague.environ_base["HTTP_USER_AGENT"] = TEST_USER_AGENT
+    _signed_in(colleague, "admin", email="colleague@example.org")
+    csrf = csrf_from(colleague.get(IMPORT).get_data(as_text=True))
+
+    columns = colleague.get(f"{IMPORT}/{token}?filename=roster.csv&delimiter=auto")
+    check = colleague.post(f"{IMPORT}/{token}/check", data={**values, "csrf_token": csrf})
+    apply = colleague.post(f"{IMPORT}/{token}/apply", data={**values, "csrf_token": csrf})
+    cancel = colleague.post(f"{IMPORT}/{token}/cancel", data={"csrf_token": csrf})
+
+    assert [r.status_code for r in (columns, check, apply, cancel)] == [404, 404, 404, 404]
+    assert "This upload is no longer here" in _text(columns)
+    assert db.scalar(select(sa.func.count()).select_from(Attendee)) == 0
+    assert token in _stored(app)  # still there for the person who uploaded it
+    done = client.post(f"{IMPORT}/{token}/apply", data=values)
+    assert done.status_code == 200 and "added 2" in _text(done)
+    assert token not in _stored(app)
 
 
 def test_post_without_csrf_token_is_refused(client, db):

@@ -84,6 +84,25 @@ def test_print_refuses_a_csv_without_an_email_column(runner, db, tmp_path):
     assert not output.exists()
 
 
+def test_print_refuses_an_oversized_or_missing_list(runner, db, tmp_path, monkeypatch):
+    from companion.badges import cli
+
+    make_attendee(email="ada@example.org")
+    monkeypatch.setattr(cli, "MAX_LIST_BYTES", 20)
+    listing = tmp_path / "long.txt"
+    listing.write_text("ada@example.org\n" * 2, encoding="utf-8")
+    output = tmp_path / "never.pdf"
+
+    too_large = runner.invoke(args=["badges", "print", "--attendees", str(listing), "-o", str(output)])
+    missing = runner.invoke(args=["badges", "print", "--attendees", str(tmp_path / "gone.txt"), "-o", str(output)])
+
+    assert too_large.exit_code == 1
+    assert too_large.stderr == f"Error: {listing}: 32 bytes is too large for a list of attendees.\n"
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: {tmp_path / 'gone.txt'}: cannot read the file (No such file or directory).\n"
+    assert not output.exists()
+
+
 def test_print_without_attendees_is_an_error(runner, db, tmp_path):
     output = tmp_path / "empty.pdf"
 

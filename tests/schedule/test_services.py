@@ -5,28 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from companion.extensions import db as _db
 from companion.schedule.models import Conference, Room, Session, SessionChange, Speaker
+from tests.dbwrites import rows_written_during
 from tests.factories import DAY_ONE, load_schedule, small_schedule
-
-
-def _writes_during(fn) -> list[str]:
-    """The statements run by ``fn`` that wrote at least one row."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # noqa: ANN001
-        verb = statement.lstrip().split(" ", 1)[0].upper()
-        if verb in ("INSERT", "UPDATE", "DELETE") and cursor.rowcount != 0:
-            statements.append(statement)
-
-    event.listen(_db.engine, "after_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(_db.engine, "after_cursor_execute", record)
-    return statements
 
 
 def test_apply_schedule_first_import_adds_everything(db):
@@ -52,7 +35,7 @@ def test_apply_schedule_first_import_adds_everything(db):
 def test_apply_schedule_reimport_unchanged_writes_nothing(db):
     load_schedule()
 
-    statements = _writes_during(lambda: (load_schedule(seed=99)))
+    statements = rows_written_during(lambda: (load_schedule(seed=99)))
 
     assert statements == []
     assert db.scalar(select(Conference.schedule_version)) == 1

@@ -86,7 +86,8 @@ def _stored_uploads(folder: Path) -> list[str]:
     """This page's files in instance/uploads (other upload pages keep theirs there too)."""
     if not folder.exists():
         return []
-    return sorted(p.name for p in folder.iterdir() if re.fullmatch(r"[A-Za-z0-9_-]{32}(\.json)?", p.name))
+    ours = {meta.stem for meta in folder.glob("*.json") if json.loads(meta.read_text()).get("kind") == "schedule-import"}
+    return sorted(p.name for p in folder.iterdir() if p.name.split(".", 1)[0] in ours)
 
 
 def _load_baseline() -> None:
@@ -284,9 +285,10 @@ def test_an_upload_is_only_for_the_person_who_made_it(app, client, db, staff, up
     decision = {**_decision(preview), "csrf_token": csrf}
 
     foreign = colleague.post("/staff/schedule/import/apply", data=decision)
+    foreign_cancel = colleague.post("/staff/schedule/import/cancel", data=decision)
     forged = colleague.post("/staff/schedule/import/apply", data={**decision, "token": "../" * 10 + "etc/passwd"})
 
-    assert (foreign.status_code, forged.status_code) == (404, 400)
+    assert (foreign.status_code, foreign_cancel.status_code, forged.status_code) == (404, 404, 400)
     assert _snapshot(db) == before
     assert len(_stored_uploads(uploads)) == 2
 
