@@ -61,6 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.schedule import api as schedule_api
     from companion.schedule import export_views
     from companion.schedule import views as schedule_views
+    from companion.agenda import api as agenda_api
+    from companion.agenda import views as agenda_views
+    from companion.agenda import feed_views as agenda_feed_views
 
     app.register_blueprint(schedule_views.bp)
     app.register_blueprint(api.bp)
@@ -74,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(badge_views.bp)
     app.register_blueprint(badge_sheet_views.bp)
     app.register_blueprint(badge_api.bp)
+    app.register_blueprint(agenda_views.bp)
+    app.register_blueprint(agenda_api.bp)
+    app.register_blueprint(agenda_feed_views.bp)
     from companion.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
@@ -84,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.badges.cli import badges_cli
     from companion.badges.conference_cli import conference_cli
     from companion.schedule.cli import schedule_cli
+    from companion.agenda.cli import agenda_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
@@ -91,4 +98,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(badges_cli)
     app.cli.add_command(conference_cli)
     app.cli.add_command(attendees_cli)
+    app.cli.add_command(agenda_cli)
     return app

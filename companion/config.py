@@ -36,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_IMPORT_BYTES", 20 * 1024 * 1024, "Largest file any import accepts, in bytes: schedule files and attendee CSVs, from the command line or uploaded on a staff page (requests may be 1 MiB larger, for the form around the file)."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
     Setting("PROXY_HOPS", 0, "How many reverse proxies (nginx, a load balancer) stand in front of the app: their X-Forwarded-For/-Proto/-Host headers are then trusted, so rate limits see each attendee's address."),
+    Setting("FEED_RATE_LIMIT", "60 per minute", "How often one client may poll one private calendar feed (and miss tokens), in Flask-Limiter notation."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. One process: memory://. Several app servers: a shared store such as redis://host:6379."),
     Setting("MAIL_BACKEND", None, "smtp, or console (print mails and keep them in instance/mail/). Default: smtp in production, console elsewhere."),
@@ -93,7 +94,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     database_url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'companion.sqlite3'}"
     app.config["DATABASE_URL"] = database_url
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(database_url)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # PostgreSQL connections can die under the pool (server restart, idle timeout): test each one
+    # before use. A SQLite file has nothing to drop, so it skips that extra query per request.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not database_url.startswith("sqlite")})
     app.config["JSON_SORT_KEYS"] = False
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_IMPORT_BYTES"]) + 1024 * 1024
     # Static files carry a content hash in their URL (see companion.assets), so they may be cached for long.

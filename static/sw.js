@@ -11,7 +11,7 @@
 //     kept); on failure the cached copy, else for a page the offline page.
 //   /static/...?v=<hash>: cache first (the URL changes when the file does).
 //   /me/badge/qr.svg: network first like the badge page, so "My badge" opens offline.
-// Private pages (/me..., /staff..., /b/...) belong to whoever is signed in on this phone: they
+// Private pages (/me..., /staff..., /b/..., /agenda..., /ical/...) belong to whoever is signed in on this phone: they
 // are purged from the runtime cache on sign-out (the POST going by, or a "purge-private" message
 // from static/js/badge-signout.js) and when the server answers one of them with a redirect (the
 // session ended elsewhere). Answers marked Cache-Control: no-store are never saved.
@@ -22,7 +22,7 @@ const RUNTIME_CACHE = "companion-runtime-1";
 const OFFLINE_URL = "/offline";
 // After this long without an answer, a saved copy is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 4000;
-const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/)/;
+const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/)/;
 const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
 // Every filter and search result is a page of its own: keep the newest few hundred, not all.
 const MAX_RUNTIME_ENTRIES = 300;

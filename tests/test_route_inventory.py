@@ -53,6 +53,9 @@ PUBLIC: dict[str, set[str]] = {
     "/schedule/tracks.css": {"GET"},
     # exports
     "/schedule/export/schedule.<>": {"GET"},
+    # calendars: one session's "add to calendar" file; a person's feed (its unguessable token is the key)
+    "/sessions/<>.ics": {"GET"},
+    "/ical/<>.ics": {"GET"},
     # API reads and its description
     "/api/v1/health": {"GET"},
     "/api/v1/openapi.json": {"GET"},
@@ -68,6 +71,9 @@ PUBLIC: dict[str, set[str]] = {
     "/sign-out": {"POST"},
     # what a badge QR opens: its page decides by who is looking (only "a badge of this conference" for strangers)
     "/b/<>": {"GET"},
+    # a shared agenda: read-only, opt-in by its owner, first name and sessions only; 404 once turned off
+    "/agenda/shared/<>": {"GET"},
+    "/agenda/shared/<>/qr.svg": {"GET"},
 }
 
 # Routes the inventory must find, with their roles: proof that it is not walking an empty map.

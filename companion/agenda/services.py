@@ -139,3 +139,12 @@ def set_walking_time(building: str, other: str, minutes: int) -> WalkingTime:
     row.minutes = minutes
     db.session.flush()
     return row
+
+
+def forget_agenda(user: User, *, now: datetime) -> None:
+    """Delete the person's stars, calendar feed and share link (their account is being deleted).
+
+    Stars are personal, not counts: nothing of them is kept. Flushes, does not commit.
+    """
+    for model in (Favourite, CalendarFeed, AgendaShare):
+        db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session=False))

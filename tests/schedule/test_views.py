@@ -325,7 +325,8 @@ def test_session_page_shows_everything_about_the_session(get, codes):
     assert [(a.text(), a.attrs["href"]) for a in speakers.find_all("a")] == [
         ("Alan Turing", f"/speakers/{codes['Alan Turing']}"), ("Ada Lovelace", f"/speakers/{codes['Ada Lovelace']}")]
     assert main.find("div", cls="zone-note").find("p").text() == "Times are in Europe/Paris (CEST), the conference's time zone."
-    assert main.find("p", cls="calendar-link").find("a").attrs["href"] == "/schedule/export/schedule.ics"
+    assert [p.find("a").attrs["href"] for p in main.find_all("p", cls="calendar-link")] == [
+        f"/sessions/{codes['Serving Models at Scale']}.ics", "/schedule/export/schedule.ics"]
     assert not main.find_all(cls="notice-cancelled")
 
 
