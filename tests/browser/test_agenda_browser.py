@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
-from sqlalchemy import func, select
+from playwright.sync_api import Browser, Page, Route, expect
+from sqlalchemy import select
 
 from companion.agenda import services
 from companion.agenda.models import Favourite
@@ -21,6 +21,8 @@ from companion.schedule.models import Session
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
 
+from tests.browser.pages import assert_fits_the_phone, watch_errors
+
 pytestmark = pytest.mark.browser
 
 EMAIL = "marie.curie@example.org"
@@ -28,21 +30,6 @@ FIRST_THREE = ["Opening Keynote", "Compilers for Everyone", "Serving Models at S
 FOURTH = "Lightning Talk: Tiny Tensors"
 
 
-def _watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width}px wide on a 390px screen"
 
 
 def _favourites(app: Flask) -> list[str]:
@@ -70,7 +57,7 @@ def test_stars_follow_me_from_the_phone_into_my_agenda_and_a_failed_star_is_not_
     # Service workers blocked: page.route() does not see requests a service worker handles.
     context = browser.new_context(**{**browser_context_args, "service_workers": "block", "base_url": live_server})
     page = context.new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
 
     # Signed out: three stars, kept on the phone.
     page.goto("/schedule?day=2026-04-07")
@@ -85,7 +72,7 @@ def test_stars_follow_me_from_the_phone_into_my_agenda_and_a_failed_star_is_not_
     page.reload()
     pressed = slots.locator("button[data-star][aria-pressed=true]")
     expect(pressed).to_have_count(3)
-    _fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=artifacts_dir / "stars-signed-out-390.png")
     assert _favourites(app) == []
@@ -134,7 +121,7 @@ def test_stars_follow_me_from_the_phone_into_my_agenda_and_a_failed_star_is_not_
     expect(page.locator("li.agenda-item h3 a")).to_have_text([*FIRST_THREE, FOURTH])
     expect(page.locator("li.agenda-between")).to_have_text([
         "15 min free", "15 min free Leave by 10:10: 20 min walk from Pier 1 to Pier 2, before “Serving Models at Scale” ends at 10:15."])
-    _fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "my-agenda-390.png", full_page=True)
     assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
     context.close()
@@ -151,7 +138,7 @@ def test_a_shared_agenda_adds_its_sessions_to_the_stars_of_a_signed_out_phone(
         db.session.commit()
         codes = [db.session.scalar(select(Session.code).where(Session.title == t))
                  for t in ("Opening Keynote", "Hands-on: Profiling")]
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
 
     page.goto(f"{live_server}/agenda/shared/{token}")
     expect(page.locator("h1")).to_have_text("Marie’s agenda")
@@ -161,6 +148,6 @@ def test_a_shared_agenda_adds_its_sessions_to_the_stars_of_a_signed_out_phone(
     expect(page.locator("button[data-star][aria-pressed=true]")).to_have_count(2)
     assert page.evaluate("JSON.parse(localStorage.getItem('companion.stars'))") == codes
     expect(page.locator("[data-star-hint]")).to_be_visible()
-    _fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "shared-agenda-added-390.png", full_page=True)
     assert [e for e in errors if "service worker" not in e.lower()] == []

@@ -11,26 +11,17 @@ import pytest
 import zxingcpp
 from flask import Flask
 from PIL import Image
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
+
+from tests.browser.pages import watch_errors
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "ada.lovelace@example.org"
 
-
-def _watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def _cached(page: Page, path: str) -> bool:
@@ -46,7 +37,7 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
     with app.app_context():
         token = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines",
                               ticket_type="Speaker").badge_token
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
 
     # Sign in with the link from the mail the app sent over SMTP.
     page.goto(f"{live_server}/sign-in")
@@ -138,7 +129,7 @@ def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type
         context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                       has_touch=True, permissions=["camera"], base_url=live_server)
         page = context.new_page()
-        errors = _watch_errors(page)
+        errors = watch_errors(page)
         page.goto("/staff/sign-in")
         page.get_by_label("Email address").fill("sam.door@example.org")
         page.get_by_label("Password").fill("correct horse battery")

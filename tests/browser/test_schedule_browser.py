@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from companion.extensions import db
 from companion.schedule.models import Session, Speaker
+
+from tests.browser.pages import assert_fits_the_phone, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -22,22 +24,6 @@ def _code(app: Flask, model: type[Session] | type[Speaker], **where: str) -> str
         return db.session.scalar(select(model.code).where(getattr(model, column) == where[column]))
 
 
-def _watch_errors(page: Page) -> list[str]:
-    """Collect console errors (a CSP violation shows up there) and uncaught exceptions."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _assert_fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width}px wide on a 390px screen"
 
 
 def _wait_for_service_worker(page: Page) -> None:
@@ -52,7 +38,7 @@ def _wait_for_service_worker(page: Page) -> None:
 
 def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext, live_server: str,
                                              schedule: None, app: Flask, artifacts_dir: Path) -> None:
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     response = page.goto(f"{live_server}/schedule")
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("Schedule Tuesday 7 April 2026")
@@ -60,7 +46,7 @@ def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext
         "Opening Keynote", "Compilers for Everyone", "Serving Models at Scale",
         "Lightning Talk: Tiny Tensors", "Coffee Break",
     ])
-    _assert_fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "schedule-390.png", full_page=True)
 
     page.locator("summary", has_text="Filter and search").click()
@@ -69,7 +55,7 @@ def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext
     page.wait_for_url("**/schedule?*room=junior-stage*")
     expect(page.locator("section.slot .session-title a")).to_have_text(["Serving Models at Scale"])
     expect(page.get_by_label("Room", exact=True)).to_have_value("junior-stage")
-    _assert_fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "schedule-filtered-390.png", full_page=True)
 
     page.locator("section.slot").get_by_role("link", name="Serving Models at Scale").click()
@@ -90,7 +76,7 @@ def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext
         expect(page.locator("dl.facts dd").first).to_have_text("Tue 7 Apr, 09:50–10:15")
         # The stylesheet came from the cache too: the header is the brand blue.
         assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") == "rgb(22, 50, 92)"
-        _assert_fits_the_phone(page)
+        assert_fits_the_phone(page)
         page.screenshot(path=artifacts_dir / "session-offline-390.png", full_page=True)
 
         grace = _code(app, Speaker, name="Grace Hopper")
@@ -106,7 +92,7 @@ def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("Grace Hopper")
     expect(page.locator(".session-title a")).to_have_text(["Compilers for Everyone", "Hands-on: Profiling"])
-    _assert_fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "speaker-390.png", full_page=True)
 
     page.get_by_role("link", name="Junior Stage").last.click()
@@ -116,7 +102,7 @@ def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext
     expect(page.locator("h1")).to_have_text("Founders Cafe")
     # 11:00 in Paris (the test clock): the coffee break is on in the café.
     expect(page.locator("section.now-next li.session .session-title")).to_have_text(["Coffee Break"])
-    _assert_fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "room-390.png", full_page=True)
     # Offline, the browser logs the failed fetches the worker answered for; nothing else may fail.
     assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
@@ -126,7 +112,7 @@ def test_time_zone_switch_shows_browser_time_and_remembers(new_context, live_ser
                                                             app: Flask, artifacts_dir: Path) -> None:
     context = new_context(timezone_id="America/New_York")
     page = context.new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.goto(f"{live_server}/schedule")
     keynote = page.locator("li.session", has_text="Opening Keynote").last
     slot_time = page.locator("section.slot h2 time").first
@@ -143,7 +129,7 @@ def test_time_zone_switch_shows_browser_time_and_remembers(new_context, live_ser
         "Times are in your time zone, America/New_York (EDT). The conference runs on Europe/Paris time.")
     back = page.get_by_role("button", name="Show times in conference time (Europe/Paris)")
     expect(back).to_have_attribute("aria-pressed", "true")
-    _assert_fits_the_phone(page)
+    assert_fits_the_phone(page)
     page.screenshot(path=artifacts_dir / "schedule-my-zone-390.png", full_page=True)
 
     page.reload()  # the choice is remembered
