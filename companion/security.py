@@ -3,6 +3,8 @@ scripts or styles, no framing, no MIME sniffing, no referrer leaks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Flask, Response, request
 
 from companion.errors import Problem
@@ -41,8 +43,23 @@ def _refuse_nul_characters() -> None:
     values = [request.path, *request.args.keys(), *request.args.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values += [*request.form.keys(), *request.form.values()]
+    elif request.is_json:
+        values += list(_json_strings(request.get_json(silent=True)))
     if any("\x00" in value for value in values):
         raise Problem(400, "The request contains a NUL character (%00), which no address, parameter or form field may hold.")
+
+
+def _json_strings(value: object) -> Iterator[str]:
+    """Every string (keys included) inside a parsed JSON document."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
 
 
 def init_app(app: Flask) -> None:

@@ -62,3 +62,16 @@ def test_api_day_at_the_edges_of_the_calendar(client, db):
     body = last.get_json()
     assert [e["loc"] for e in body["errors"]] == ["day"]
     assert body["detail"] == "day: 9999-12-31 is out of range; give a conference day such as 2026-04-07."
+
+
+def test_nul_characters_inside_json_bodies_are_a_400(client, db):
+    from tests.accounts.factories import csrf_from, make_attendee, sign_in
+
+    user = make_attendee().user
+    sign_in(client, user)
+    token = csrf_from(client.get("/me").get_data(as_text=True))
+
+    response = client.post("/api/v1/agenda/merge", json={"codes": ["a\u0000"]}, headers={"X-CSRFToken": token})
+
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith("The request contains a NUL character")

@@ -103,7 +103,8 @@ def _attendee(attendee: Attendee | None) -> dict[str, Any] | None:
         "company": attendee.company,
         "ticket_type": attendee.ticket_type,
         "registration_id": attendee.registration_id,
-        "badge_token": attendee.badge_token,
+        # Not the badge token itself: a forwarded file must not let anyone print a working badge.
+        "has_badge": bool(attendee.badge_token),
         "checked_in_at": _iso(attendee.checked_in_at),
         # The staff member's name only: their address is theirs, not this person's data.
         "checked_in_by": attendee.checked_in_by.name if attendee.checked_in_by else None,

@@ -96,6 +96,11 @@ class _People:
             if other is not None and other is not user:
                 return (f"the registration id {row.registration_id} belongs to {user.email}, and "
                         f"{row.email} is another person's address")
+            if user.role is not None and row.email != user.email:
+                # Sign-in links go to the stored address: an import that could change a staff
+                # account's address could hand that account to whoever owns the new one.
+                return (f"the registration id {row.registration_id} belongs to {user.email}, an account with the {user.role} role: "
+                        f"its address is not changed by an import (an admin changes it on /staff/accounts)")
             return _Match(row, user, attendee)
         user = self.by_email.get(row.email)
         return _Match(row, user, self.by_user_id.get(user.id) if user else None)

@@ -158,6 +158,11 @@ def sign_out_everywhere(user: User) -> None:
         update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
         .execution_options(synchronize_session=False)
     )
+    # A link still waiting in a lost phone's mailbox must not sign anyone in either.
+    db.session.execute(
+        update(SignInToken).where(SignInToken.user_id == user.id, SignInToken.used_at.is_(None))
+        .values(used_at=SignInToken.created_at).execution_options(synchronize_session=False)
+    )
     db.session.refresh(user)
 
 

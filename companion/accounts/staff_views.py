@@ -74,6 +74,11 @@ def _load(token: str) -> bytes:
     return uploads.load(token, kind=UPLOAD_KIND, owner_id=current_user.id)[0]
 
 
+def _stored_filename(token: str) -> str:
+    """The upload's file name as stored at upload time (what the audit log records, not the URL's)."""
+    return str(uploads.load(token, kind=UPLOAD_KIND, owner_id=current_user.id)[1].get("filename") or "upload.csv")
+
+
 def _discard(token: str) -> None:
     """Forget the signed-in staff member's upload ``token`` (404 if it is somebody else's)."""
     uploads.discard(token, kind=UPLOAD_KIND, owner_id=current_user.id)
@@ -98,7 +103,8 @@ def _mapping(values: Mapping[str, str], headers: tuple[str, ...]) -> dict[str, i
     if not any(f"col_{name}" in values for name in importing.FIELDS):
         return importing.auto_map(headers)
     chosen = {name: values.get(f"col_{name}", "") for name in importing.FIELDS}
-    return {name: int(v) for name, v in chosen.items() if v.isdigit() and int(v) < len(headers)}
+    # isascii(): "²".isdigit() is true, but int("²") fails.
+    return {name: int(v) for name, v in chosen.items() if v.isascii() and v.isdigit() and int(v) < len(headers)}
 
 
 def _columns_page(token: str, table: importing.CsvTable, mapping: dict[str, int], error: str | None = None,
@@ -113,7 +119,7 @@ def _check_page(token: str, rows: list[importing.AttendeeRow], mapping: dict[str
     """The validation report and what the import would do: the import run with skipping, rolled back."""
     try:
         report = roster.import_attendees(rows, now=timeutil.now(), skip_invalid=True,
-                                         actor=current_user._get_current_object(), filename=_params()["filename"])  # noqa: SLF001
+                                         actor=current_user._get_current_object(), filename=_stored_filename(token))  # noqa: SLF001
     except roster.ImportConflict as exc:
         raise Problem(409, str(exc), title="Conflict") from exc
     finally:
@@ -188,7 +194,7 @@ def import_apply(token: str) -> ResponseReturnValue:
     rows, mapping = _checked_rows(token)
     try:
         report = roster.import_attendees(rows, now=timeutil.now(), skip_invalid=request.form.get("skip_invalid") == "y",
-                                         actor=current_user._get_current_object(), filename=_params()["filename"])  # noqa: SLF001
+                                         actor=current_user._get_current_object(), filename=_stored_filename(token))  # noqa: SLF001
     except (roster.InvalidRows, roster.ImportConflict) as exc:
         db.session.rollback()
         return _check_page(token, rows, mapping, notice=str(exc), status=409)
@@ -227,7 +233,7 @@ def _attendee_link() -> Callable[[int], str] | None:
 def _accounts_page(*, error: str | None = None, create_form: StaffAccountForm | None = None,
                    status: int = 200) -> ResponseReturnValue:
     query = (request.values.get("q") or "").strip()[:100]
-    page = max(1, request.values.get("page", 1, type=int) or 1)
+    page = min(max(1, request.values.get("page", 1, type=int) or 1), 10_000)
     people = select(User)
     if query:
         needle = query.lower()

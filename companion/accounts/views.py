@@ -36,6 +36,9 @@ def _safe_next(default: str) -> str:
     """Where to go after signing in: a local path only (no open redirect)."""
     target = request.values.get("next") or ""
     parts = urlsplit(target)
+    # Browsers read "/\\evil.com" as "//evil.com": no backslashes, no control characters.
+    if any(ch == "\\" or ord(ch) < 32 for ch in target):
+        return default
     if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
         return target
     return default

@@ -172,7 +172,12 @@ def changes(query: ChangesQuery) -> ChangesOut:
     ``since`` is required and must carry a UTC offset: a time without one means nothing until a
     zone is given, so it is refused with 400.
     """
-    found = queries.changes_since(_me(), timeutil.as_utc(query.since))
+    try:
+        since = timeutil.as_utc(query.since)
+    except OverflowError as exc:  # an offset that pushes year 1 or 9999 off the calendar
+        raise Problem(400, "since: the time is out of range; give a time such as 2026-04-07T09:00:00+02:00.",
+                      errors=[{"loc": "since", "msg": "out of range"}]) from exc
+    found = queries.changes_since(_me(), since)
     return ChangesOut(changes=[
         ChangeOut(session=session.code, title=session.title, kind=change.kind, old=change.old_value,
                   new=change.new_value, changed_at=change.changed_at)

@@ -134,6 +134,22 @@ def test_registration_id_of_another_persons_email_is_a_conflict(db, clock):
     assert _snapshot(db) == before
 
 
+def test_an_import_never_changes_a_staff_accounts_address(db, clock):
+    make_attendee(email="admin@example.org", registration_id="R-9", role="admin")
+    before = _snapshot(db)
+    db.rollback()
+
+    with pytest.raises(InvalidRows) as caught:
+        import_attendees(_rows(HEADER + "attacker@evil.example,Mallory,,,R-9\n"), now=clock.moment,
+                         skip_invalid=False, actor=None)
+    db.rollback()
+
+    assert caught.value.problems == [RowProblem(2, "the registration id R-9 belongs to admin@example.org, an account "
+                                                   "with the admin role: its address is not changed by an import "
+                                                   "(an admin changes it on /staff/accounts)")]
+    assert _snapshot(db) == before
+
+
 def test_two_rows_about_one_stored_person_are_both_refused(db, clock):
     make_attendee(email="ada@example.org", registration_id="R-1")
 

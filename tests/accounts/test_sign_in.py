@@ -132,3 +132,28 @@ def test_forms_without_csrf_token_are_refused(client, db):
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     assert db.scalar(select(sa.func.count()).select_from(SignInToken)) == 0
+
+
+def test_next_with_a_backslash_never_leaves_the_site(client, db):
+    make_user(email="door2@example.org", role="staff", password="correct horse battery")
+    page = client.get("/staff/sign-in").get_data(as_text=True)
+
+    answer = client.post("/staff/sign-in?next=/%5Cevil.example", data={
+        "email": "door2@example.org", "password": "correct horse battery", "csrf_token": csrf_from(page)})
+
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/staff/")
+
+
+def test_sign_out_everywhere_also_voids_unused_links(client, db, mailbox):
+    user = make_attendee(email="lost@example.org").user
+    _ask_for_link(client, "lost@example.org")
+    waiting_link = first_link(mailbox.wait_for("lost@example.org"))
+    sign_in(client, user)
+
+    page = client.get("/me").get_data(as_text=True)
+    client.post("/sign-out-everywhere", data={"csrf_token": csrf_from(page)})
+    thief = client.application.test_client()
+    answer = _use_link(thief, waiting_link)
+
+    assert answer.status_code == 400
+    assert "already been used" in answer.get_data(as_text=True)
