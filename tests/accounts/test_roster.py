@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from itertools import count
 
 import pytest
@@ -13,6 +12,7 @@ from companion.accounts.importing import RowProblem, attendee_rows, auto_map, re
 from companion.accounts.models import Attendee, AuditEvent, User
 from companion.accounts.roster import InvalidRows, import_attendees
 from companion.extensions import db as _db
+from tests.concurrency import run_at_once
 from tests.accounts.factories import make_attendee, make_user
 from tests.dbwrites import rows_written_during
 
@@ -225,28 +225,11 @@ def test_ten_thousand_rows_take_a_few_queries(db, clock):
 def test_concurrent_imports_of_one_file_store_everyone_once(app, db, clock):
     writers = 8
     text = HEADER + "".join(f"p{n}@example.org,Person {n},,Conference,R-{n}\n" for n in range(40))
-    barrier = threading.Barrier(writers)
-    summaries: list[str] = []
-    errors: list[BaseException] = []
+    def writer(_: int) -> str:
+        return import_attendees(_rows(text), now=clock.moment, skip_invalid=False, actor=None).summary()
 
-    def writer() -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                report = import_attendees(_rows(text), now=clock.moment, skip_invalid=False, actor=None)
-                _db.session.commit()
-                summaries.append(report.summary())
-                _db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below, with the others
-            errors.append(exc)
+    summaries = run_at_once(app, writers, writer)
 
-    threads = [threading.Thread(target=writer) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
     assert sorted(summaries) == ["added 0, updated 0, unchanged 40, skipped 0"] * (writers - 1) + [
         "added 40, updated 0, unchanged 0, skipped 0"]
     assert db.scalar(select(sa.func.count()).select_from(User)) == 40

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from companion.agenda import services
 from companion.agenda.models import CalendarFeed, Favourite, WalkingTime
 from companion.extensions import db as _db
 from companion.schedule.models import Session
+from tests.concurrency import run_at_once
 from tests.accounts.factories import make_attendee
 from tests.factories import load_schedule, small_schedule
 
@@ -37,30 +37,14 @@ def test_fifty_concurrent_stars_leave_one(app, db, clock):
     load_schedule()
     user_id = make_attendee().user_id
     session_id = _session(db, "s-keynote").id
-    barrier = threading.Barrier(50)
-    results: list[bool] = []
-    errors: list[BaseException] = []
+    def tap(_: int) -> bool:
+        from companion.accounts.models import User
 
-    def tap() -> None:
-        try:
-            with app.app_context():
-                from companion.accounts.models import User
+        user, session = _db.session.get(User, user_id), _db.session.get(Session, session_id)
+        return services.star(user, session, now=clock.moment)
 
-                barrier.wait(timeout=30)
-                user, session = _db.session.get(User, user_id), _db.session.get(Session, session_id)
-                results.append(services.star(user, session, now=clock.moment))
-                _db.session.commit()
-                _db.session.remove()
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    results = run_at_once(app, 50, tap)
 
-    threads = [threading.Thread(target=tap) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
     assert sorted(results) == [False] * 49 + [True]
     assert db.scalar(select(sa.func.count()).select_from(Favourite)) == 1
 

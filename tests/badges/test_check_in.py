@@ -3,7 +3,6 @@ search by name."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from companion.accounts.models import Attendee, AuditEvent, User
 from companion.badges.services import CheckInResult, check_in
 from companion.extensions import db as _db
+from tests.concurrency import run_at_once
 from tests.accounts.factories import csrf_from, make_attendee, make_user, sign_in
 from tests.badges.support import paris
 
@@ -38,32 +38,13 @@ def test_check_in_twice_says_already_with_the_first_time_and_staff(db, ada, door
 def test_concurrent_check_ins_of_one_attendee_check_in_once(app, db, ada):
     staff_ids = [make_user(email=f"door{i}@example.org", name=f"Door {i}", role="staff").id for i in range(THREADS)]
     start = paris(2026, 4, 7, 9, 0)
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, CheckInResult]] = []
-    errors: list[BaseException] = []
+    def door(index: int) -> tuple[int, CheckInResult]:
+        attendee = _db.session.get(Attendee, ada.id)
+        staff = _db.session.get(User, staff_ids[index])
+        return index, check_in(attendee, staff=staff, now=start + timedelta(seconds=index))
 
-    def door(index: int) -> None:
-        try:
-            with app.app_context():
-                # Load after the barrier: 20 threads holding connections while they wait would
-                # exhaust the pool (15 connections); racing for them is part of the race.
-                barrier.wait(timeout=30)
-                attendee = _db.session.get(Attendee, ada.id)
-                staff = _db.session.get(User, staff_ids[index])
-                result = check_in(attendee, staff=staff, now=start + timedelta(seconds=index))
-                _db.session.commit()
-                results.append((index, result))
-                _db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    results = run_at_once(app, THREADS, door)
 
-    threads = [threading.Thread(target=door, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
     winners = [(i, r) for i, r in results if r.newly]
     assert len(results) == THREADS and len(winners) == 1
     index, won = winners[0]

@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import random
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from companion.extensions import db as _db
 from companion.schedule.models import Conference, Session, SessionChange, Speaker
 from companion.schedule.services import apply_schedule
+from tests.concurrency import run_at_once
 from tests.factories import DAY_ONE, small_schedule
 
 WRITERS = 8
 
 
 def _run_concurrently(app, make_parsed) -> list[str]:
-    barrier = threading.Barrier(WRITERS)
-    summaries: list[str] = []
-    errors: list[BaseException] = []
+    def writer(index: int) -> str:
+        return apply_schedule(make_parsed(), now=DAY_ONE, rng=random.Random(index)).summary()
 
-    def writer(index: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                report = apply_schedule(make_parsed(), now=DAY_ONE, rng=random.Random(index))
-                _db.session.commit()
-                summaries.append(report.summary())
-                _db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below, with the others
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return sorted(summaries)
+    return sorted(run_at_once(app, WRITERS, writer))
 
 
 def test_concurrent_first_imports_store_the_schedule_once(app, db):
