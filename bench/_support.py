@@ -114,6 +114,31 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def load_test_header(database: str, workers: int, connections: int, duration: int) -> str | None:
+    """Print the reproduce line and what runs the load (machine, gunicorn, wrk); the path of wrk.
+
+    :return: None, after saying how to install it, when wrk is missing (the caller exits 2).
+    """
+    import shutil
+    from importlib.metadata import PackageNotFoundError, version
+
+    print(f"reproduce: {reproduce_line()}")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: this benchmark needs Debian's wrk (apt-get install wrk).", file=sys.stderr)
+        return None
+    for line in machine_lines(database):
+        print(line)
+    try:
+        gunicorn = version("gunicorn")
+    except PackageNotFoundError:
+        gunicorn = "unknown"
+    print(f"server:   gunicorn {gunicorn} -w {workers} (sync workers), 127.0.0.1")
+    print(f"wrk:      {tool_version([wrk, '--version'])}; -t2 -c{connections} -d{duration}s")
+    print()
+    return wrk
+
+
 def tool_version(argv: list[str]) -> str:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10)

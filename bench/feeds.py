@@ -29,7 +29,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -60,16 +59,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="repeat the interleaved wrk sequence and average (default 2)")
     args = parser.parse_args()
 
-    print(f"reproduce: {_support.reproduce_line()}")
-    wrk = shutil.which("wrk")
+    wrk = _support.load_test_header(args.database, args.workers, args.connections, args.duration)
     if wrk is None:
-        print("wrk is not installed: this benchmark needs Debian's wrk (apt-get install wrk).", file=sys.stderr)
         return 2
-    for line in _support.machine_lines(args.database):
-        print(line)
-    print(f"server:   gunicorn {schedule_read._gunicorn_version()} -w {args.workers} (sync workers), 127.0.0.1")
-    print(f"wrk:      {_support.tool_version([wrk, '--version'])}; -t2 -c{args.connections} -d{args.duration}s")
-    print()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-feeds-") as tmp:
         instance = Path(tmp) / "instance"

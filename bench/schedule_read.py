@@ -35,7 +35,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -86,16 +85,9 @@ def main() -> int:
                              "try --rounds 3 --duration 5)")
     args = parser.parse_args()
 
-    print(f"reproduce: {_support.reproduce_line()}")
-    wrk = shutil.which("wrk")
+    wrk = _support.load_test_header(args.database, args.workers, args.connections, args.duration)
     if wrk is None:
-        print("wrk is not installed: this benchmark needs Debian's wrk (apt-get install wrk).", file=sys.stderr)
         return 2
-    for line in _support.machine_lines(args.database):
-        print(line)
-    print(f"server:   gunicorn {_gunicorn_version()} -w {args.workers} (sync workers), 127.0.0.1")
-    print(f"wrk:      {_support.tool_version([wrk, '--version'])}; -t2 -c{args.connections} -d{args.duration}s")
-    print()
 
     with tempfile.TemporaryDirectory(prefix="bench-schedule-read-") as tmp:
         instance = Path(tmp) / "instance"
@@ -380,15 +372,6 @@ def server_log_report(log_path: Path) -> int:
     else:
         print(f"server log: {len(lines)} line(s), all gunicorn INFO (start, workers, stop)")
     return 1 if any("Traceback" in line or "[ERROR]" in line for line in lines) else 0
-
-
-def _gunicorn_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("gunicorn")
-    except Exception:  # noqa: BLE001
-        return "unknown"
 
 
 if __name__ == "__main__":
