@@ -17,4 +17,4 @@ from companion.schedule.models import (  # noqa: F401
     Track,
 )
 
-__all__ = ["Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
+__all__ = ["AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]

@@ -75,3 +75,16 @@ def test_nul_characters_inside_json_bodies_are_a_400(client, db):
 
     assert response.status_code == 400
     assert response.get_json()["detail"].startswith("The request contains a NUL character")
+
+
+def test_unknown_session_code_is_worded_for_who_asked(client, db):
+    from tests.factories import load_schedule
+
+    load_schedule()
+    page = client.get("/sessions/NOPE42")
+    api = client.get("/api/v1/sessions/NOPE42")
+    ics = client.get("/sessions/NOPE42.ics")
+
+    assert page.status_code == api.status_code == ics.status_code == 404
+    assert "There is no session with code &#39;NOPE42&#39;. Find it on the schedule." in page.get_data(as_text=True)
+    assert api.get_json()["detail"] == "There is no session with code 'NOPE42'. Codes are case-sensitive; see GET /api/v1/schedule."

@@ -22,8 +22,9 @@ from companion.accounts.models import User
 from companion.agenda import queries, services
 from companion.errors import Problem
 from companion.extensions import api_spec, db
+from companion.schedule.serving import session_or_404
 from companion.schedule import queries as schedule_queries
-from companion.schedule.models import CHANGE_KINDS, Session
+from companion.schedule.models import CHANGE_KINDS
 from companion.schedule.schemas import SessionOut, session_out
 
 bp = Blueprint("agenda_api", __name__, url_prefix="/api/v1")
@@ -112,13 +113,6 @@ def _me() -> User:
     return current_user._get_current_object()  # noqa: SLF001
 
 
-def _session_or_404(code: str) -> Session:
-    found = schedule_queries.session_by_code(code)
-    if found is None:
-        raise Problem(404, f"There is no session with code {code!r}. Codes are case-sensitive; see GET /api/v1/schedule.",
-                      title="Session not found")
-    return found
-
 
 @bp.get("/agenda")
 @signed_in_required
@@ -135,7 +129,7 @@ def my_agenda() -> AgendaOut:
 @api_spec.validate(resp=SpecResponse(HTTP_200=StarOut, HTTP_400=None, HTTP_401=None, HTTP_404=None), tags=["agenda"])
 def star(code: str) -> StarOut:
     """Star a session; starring it again changes nothing (``added`` is false)."""
-    session = _session_or_404(code)
+    session = session_or_404(code)
     added = services.star(_me(), session, now=timeutil.now())
     db.session.commit()
     return StarOut(code=session.code, starred=True, added=added)
@@ -146,7 +140,7 @@ def star(code: str) -> StarOut:
 @api_spec.validate(resp=SpecResponse(HTTP_200=UnstarOut, HTTP_400=None, HTTP_401=None, HTTP_404=None), tags=["agenda"])
 def unstar(code: str) -> UnstarOut:
     """Remove the star; removing a star that is not there is fine (``removed`` is false)."""
-    session = _session_or_404(code)
+    session = session_or_404(code)
     removed = services.unstar(_me(), session)
     db.session.commit()
     return UnstarOut(code=session.code, starred=False, removed=removed)

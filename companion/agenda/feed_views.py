@@ -33,7 +33,7 @@ from companion.errors import Problem
 from companion.extensions import db, limiter
 from companion.schedule import cache, queries
 from companion.schedule.exporters.common import session_url_builder
-from companion.schedule.serving import cached_response
+from companion.schedule.serving import cached_response, session_or_404
 from companion.sessions import mark_public
 from companion.urls import external_url
 
@@ -86,10 +86,7 @@ def session_file(code: str) -> Response:
 
     :raise Problem: 404 for an unknown session code.
     """
-    session = queries.session_by_code(code)
-    if session is None:
-        raise Problem(404, f"There is no session with the code '{code}'. Find it on the schedule.",
-                      title="Session not found")
+    session = session_or_404(code)
     conference = queries.get_conference()
     zone = queries.conference_zone(conference)
     body = feeds.render_session(session, conference, zone, session_url_builder()(session))

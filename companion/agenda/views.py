@@ -24,6 +24,7 @@ from companion.agenda import planning, queries, services
 from companion.badges.qr import qr_svg
 from companion.errors import Problem
 from companion.extensions import db
+from companion.schedule.serving import session_or_404
 from companion.schedule import listing
 from companion.schedule import queries as schedule_queries
 from companion.schedule.models import Session
@@ -48,13 +49,6 @@ def _private(body: ResponseReturnValue) -> Response:
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
-
-def _session_or_404(code: str) -> Session:
-    found = schedule_queries.session_by_code(code)
-    if found is None:
-        raise Problem(404, f"There is no session with the code '{code}'. Find it on the schedule.",
-                      title="Session not found")
-    return found
 
 
 def _back(default: str) -> str:
@@ -137,7 +131,7 @@ def mark_seen() -> ResponseReturnValue:
 @signed_in_required
 def star(code: str) -> ResponseReturnValue:
     """Star a session (the form behind a star button, for phones without JavaScript)."""
-    session = _session_or_404(code)
+    session = session_or_404(code)
     services.star(_me(), session, now=timeutil.now())
     db.session.commit()
     return redirect(_back(url_for("schedule.session", code=session.code)), 303)
@@ -147,7 +141,7 @@ def star(code: str) -> ResponseReturnValue:
 @signed_in_required
 def unstar(code: str) -> ResponseReturnValue:
     """Remove a star (the form behind a pressed star button)."""
-    session = _session_or_404(code)
+    session = session_or_404(code)
     services.unstar(_me(), session)
     db.session.commit()
     return redirect(_back(url_for("schedule.session", code=session.code)), 303)

@@ -25,7 +25,7 @@ from companion.schedule.schemas import (
     session_out,
     speaker_out,
 )
-from companion.schedule.serving import cached_response
+from companion.schedule.serving import cached_response, session_or_404
 from companion.schedule.days import day_range_utc
 from companion.schedule.exporters import no_schedule
 from companion.schedule.listing import matches_query
@@ -106,9 +106,7 @@ def sessions(query: SessionQuery) -> SessionList:
 @api_spec.validate(resp=SpecResponse(HTTP_200=SessionOut, HTTP_404=None), tags=["schedule"])
 def session(code: str) -> SessionOut:
     """One session by its code."""
-    found = queries.session_by_code(code)
-    if found is None:
-        raise Problem(404, f"There is no session with code {code!r}. Codes are case-sensitive; see GET /api/v1/schedule.")
+    found = session_or_404(code)
     return session_out(found, queries.conference_zone(queries.get_conference()))
 
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
+from companion.errors import Problem, wants_json
+from companion.schedule import queries
 from companion.schedule.cache import Rendered
+from companion.schedule.models import Session
 from companion.sessions import mark_public
 
 GZIP_SUFFIX = "-gzip"
@@ -53,3 +56,16 @@ def cached_response(entry: Rendered, *, max_age: int, filename: str | None = Non
     if filename:
         response.headers.set("Content-Disposition", "inline", filename=filename)
     return response
+
+
+def session_or_404(code: str) -> Session:
+    """The session with public ``code``, for any view or API function that takes one.
+
+    :raise Problem: 404, worded for a program (API) or a person (page) as the client prefers.
+    """
+    found = queries.session_by_code(code)
+    if found is None:
+        hint = ("Codes are case-sensitive; see GET /api/v1/schedule." if wants_json()
+                else "Find it on the schedule.")
+        raise Problem(404, f"There is no session with code {code!r}. {hint}", title="Session not found")
+    return found

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from companion import timeutil
 from companion.errors import Problem
+from companion.schedule.serving import session_or_404
 from companion.schedule import listing, queries
 from companion.schedule.models import Track
 
@@ -174,10 +175,7 @@ def index() -> str:
 @bp.get("/sessions/<code>")
 def session(code: str) -> str:
     """One session: time, room, track, abstract, description, speakers, links."""
-    found = queries.session_by_code(code)
-    if found is None:
-        raise Problem(404, f"There is no session with the code '{code}'. Find it on the schedule.",
-                      title="Session not found")
+    found = session_or_404(code)
     conference = queries.get_conference()
     tz = queries.conference_zone(conference)
     return render_template(
