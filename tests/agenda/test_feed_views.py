@@ -311,7 +311,10 @@ def test_calendar_page_shows_the_three_links(client, db, public_url):
     assert f'href="https://calendar.google.com/calendar/r?cid={quote(webcal, safe="")}"' in html
     assert "webcal%3A%2F%2Fconf.example.org%2Fical%2F" in html
     assert "refresh subscriptions only every few hours" in html
-    assert _page(client, user) == html  # the same address on every visit
+    # The same address on every visit (the pages differ only in their time-stamped CSRF tokens).
+    again = _page(client, user)
+    assert again.count(f"/ical/{token}.ics") == html.count(f"/ical/{token}.ics") == 2
+    assert db.scalars(select(CalendarFeed.token)).all() == [token]
 
 
 def test_alarm_form_sets_the_reminder(client, db, clock):
