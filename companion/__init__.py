@@ -80,6 +80,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(agenda_views.bp)
     app.register_blueprint(agenda_api.bp)
     app.register_blueprint(agenda_feed_views.bp)
+    from companion.push import api as push_api
+    from companion.push import staff_views as push_staff_views
+    from companion.push import views as push_views
+
+    app.register_blueprint(push_api.bp)
+    app.register_blueprint(push_views.bp)
+    app.register_blueprint(push_staff_views.bp)
     from companion.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
@@ -91,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.badges.conference_cli import conference_cli
     from companion.schedule.cli import schedule_cli
     from companion.agenda.cli import agenda_cli
+    from companion.push.cli import push_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
@@ -99,4 +107,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(conference_cli)
     app.cli.add_command(attendees_cli)
     app.cli.add_command(agenda_cli)
+    app.cli.add_command(push_cli)
     return app

@@ -108,7 +108,7 @@ def insert_ignoring_duplicates(model: type[Base], values: dict[str, Any], *, con
     statement = (
         module.insert(model).values(**values)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(model.__table__.c.id)  # a row comes back only if this statement inserted it
+        .returning(*model.__table__.primary_key.columns)  # a row comes back only if this statement inserted it
     )
     return db.session.execute(statement).first() is not None
 

@@ -7,8 +7,14 @@ the check-in service. It prints a sign-in link for a demo attendee and one for a
 
 from __future__ import annotations
 
+import atexit
+import os
 import random
+import signal
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -33,6 +39,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         upgrade()
         _load_schedule()
         _load_people()
+        public_key = _push_keys(app)
         attendee_link, staff_link = _sign_in_links(app, base)
     click.echo(f"Schedule:  {base}/schedule")
     click.echo(f"API:       {base}/api/v1/schedule  (OpenAPI: {base}/api/v1/openapi.json)")
@@ -41,11 +48,37 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"           (or {base}/staff/sign-in with sam@staff.example / {DEMO_STAFF_PASSWORD})")
     click.echo("Sign-in links work once, for 15 minutes; restart the demo or ask on /sign-in for new ones "
                "(demo mails are printed here and kept in instance/mail/).")
+    click.echo(f"Push:      {base}/me/notifications  (VAPID public key {public_key[:16]}...; "
+               "a push worker runs beside the demo: reminders 10 minutes before starred sessions)")
     if not no_serve:
+        _start_push_worker(app)
         # Not app.run(): Flask ignores it inside its own command line.
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True)
+
+
+def _push_keys(app: Flask) -> str:
+    """The demo's VAPID key pair, made on first start; returns the public key."""
+    from companion.push.vapid import load_keys, write_key_file
+
+    keys = load_keys(app)
+    if keys is None:
+        write_key_file(Path(app.instance_path))
+        keys = load_keys(app)
+        click.echo("Made a VAPID key pair for web push in the instance folder.", err=True)
+    assert keys is not None
+    return keys.public_key
+
+
+def _start_push_worker(app: Flask) -> None:
+    """Run ``companion push worker`` beside the demo server (a separate process, as in production)."""
+    env = {**os.environ, "COMPANION_ENV": "demo", "COMPANION_INSTANCE_PATH": app.instance_path}
+    worker = subprocess.Popen([sys.executable, "-c", "from companion.cli import main; main()", "push", "worker"],
+                              env=env)
+    atexit.register(worker.terminate)
+    # SIGTERM (a service manager, a test) ends the demo through SystemExit, so atexit stops the worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def _load_schedule() -> None:

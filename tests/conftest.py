@@ -22,6 +22,7 @@ from companion import create_app
 from companion.extensions import db as _db
 from companion.extensions import limiter
 from tests.mailserver import Mailbox, start_smtp_server
+from tests.pushemulator import push_emulator  # noqa: F401 - the web-push-testing emulator, a session fixture
 from tests.realparts import missing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -40,6 +40,9 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
     assert re.search(r"^Staff:     http://127\.0\.0\.1:5055/sign-in/[\w-]{43}$", first.output, re.M)
     assert "Loaded the demo attendees: added 60, updated 0, unchanged 0, skipped 0; staff: sam@staff.example." in first.output
     assert "already holds a conference; keeping it" in second.output
+    assert re.search(r"^Push:      http://127\.0\.0\.1:5055/me/notifications  \(VAPID public key [\w-]{16}\.\.\.;", first.output, re.M)
+    assert "Made a VAPID key pair" in first.output and "Made a VAPID key pair" not in second.output
+    assert (tmp_path / "vapid_private.pem").stat().st_mode & 0o777 == 0o600
     engine = sa.create_engine(scratch_database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with Session(engine) as db:
         _check_demo_data(db)

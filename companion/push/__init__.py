@@ -1,0 +1,1 @@
+"""Web push: devices, preferences, announcements, the outbox and its workers."""

@@ -1,0 +1,111 @@
+"""The push worker loop (``companion push worker``): plan, claim, send, record, again.
+
+Each step is its own transaction, committed by this loop: planning; claiming (rows become
+``sending`` with a lease before anything is sent, so a crash after the claim loses nothing);
+recording. Planning runs at most once per ``plan_every`` seconds: claiming a keynote's 10,000
+reminders takes twenty batches, and they need one planning pass, not twenty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask
+
+from companion import timeutil
+from companion.extensions import db
+from companion.push import delivery, planning
+from companion.push.sender import Sender, VapidHeaders
+from companion.push.vapid import VapidError, load_keys, subject_for
+
+
+@dataclass
+class WorkerOptions:
+    """How a worker runs; the CLI's options."""
+
+    once: bool = False
+    batch_size: int = 500
+    concurrency: int = 64
+    timeout: float = 10.0
+    lease: timedelta = delivery.LEASE
+    idle_seconds: float = 1.0
+    plan_every: float = 1.0
+
+
+@dataclass
+class WorkerTotals:
+    """What a worker did so far."""
+
+    planned: int = 0
+    withdrawn: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    subscriptions_deleted: int = 0
+    subscriptions_flagged: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, recorded: delivery.Recorded) -> None:
+        for name in ("sent", "retried", "failed", "expired", "subscriptions_deleted", "subscriptions_flagged"):
+            setattr(self, name, getattr(self, name) + getattr(recorded, name))
+
+
+def sender_for(app: Flask, options: WorkerOptions) -> Sender:
+    """A :class:`Sender` with the app's VAPID key and subject.
+
+    :raise VapidError: no key (run ``companion push vapid-keys``), or a subject push services refuse.
+    """
+    keys = load_keys(app)
+    if keys is None:
+        raise VapidError("There is no VAPID key: run `companion push vapid-keys` (or set COMPANION_VAPID_PRIVATE_KEY).")
+    return Sender(VapidHeaders(keys.vapid, subject_for(app)), concurrency=options.concurrency, timeout=options.timeout)
+
+
+def run(app: Flask, options: WorkerOptions, *, stop: threading.Event | None = None,
+        progress: Callable[[WorkerTotals], None] | None = None) -> WorkerTotals:
+    """Run the loop until ``stop`` is set, or, with ``options.once``, until nothing is due now.
+
+    :raise VapidError: see :func:`sender_for`.
+    """
+    stop = stop or threading.Event()
+    totals = WorkerTotals()
+    sender = sender_for(app, options)
+
+    async def loop() -> None:
+        last_plan = float("-inf")
+        async with sender:
+            while not stop.is_set():
+                with app.app_context():
+                    now = timeutil.now()
+                    if time.monotonic() - last_plan >= options.plan_every or options.once and totals.batches == 0:
+                        result = planning.plan_all(now=now)
+                        db.session.commit()
+                        last_plan = time.monotonic()
+                        totals.planned += result.reminders + result.change_alerts + result.announcements
+                        totals.withdrawn += result.withdrawn
+                    batch, claimed = delivery.claim(now=now, limit=options.batch_size, lease=options.lease)
+                    db.session.commit()
+                if batch:
+                    outcomes = await sender.send_all(batch)
+                    with app.app_context():
+                        totals.add(delivery.record(batch, outcomes, now=timeutil.now()))
+                        db.session.commit()
+                    totals.batches += 1
+                    if progress:
+                        progress(totals)
+                    continue
+                if claimed:
+                    continue  # all expired unsent: look for more at once
+                if options.once:
+                    return
+                await asyncio.sleep(options.idle_seconds)
+
+    asyncio.run(loop())
+    return totals
