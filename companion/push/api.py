@@ -13,15 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response as SpecResponse
 
 from companion import timeutil
+from companion.accounts import my_data
 from companion.accounts.access import signed_in_required
 from companion.accounts.models import User
 from companion.errors import Problem
 from companion.extensions import api_spec, csrf, db, limiter
 from companion.push import services
+from companion.push.my_data import export_push
 from companion.push.models import LEAD_MINUTES
 from companion.push.vapid import VapidError, load_keys
 
 bp = Blueprint("push_api", __name__, url_prefix="/api/v1/push")
+my_data.register_exporter("notifications", export_push)
 
 
 class KeyOut(BaseModel):
