@@ -184,6 +184,9 @@ def queue(rows: list[dict[str, object]]) -> int:
     """Insert outbox rows, skipping those whose (subscription, dedupe key) exists. :return: how many were new."""
     if not rows:
         return 0
+    # One order for everyone: two workers planning the same window lock the same unique keys in
+    # the same order, so on PostgreSQL one waits for the other instead of deadlocking.
+    rows = sorted(rows, key=lambda row: (row["subscription_id"], row["dedupe_key"]))
     module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     added = 0
     for start in range(0, len(rows), INSERT_CHUNK):
