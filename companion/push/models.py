@@ -78,6 +78,9 @@ class Announcement(Base):
     # Set by the worker that turned it into messages (a conditional update: exactly one does).
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recipients: Mapped[int | None] = mapped_column(Integer)
+    # The confirm form's one-time key: a second press of "Send" (or a replayed request) finds the
+    # announcement already saved instead of sending it twice (a unique constraint decides).
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class PushMessage(Base):

@@ -35,9 +35,11 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('planned_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('recipients', sa.Integer(), nullable=True),
+    sa.Column('request_key', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_announcement_created_by_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_announcement')),
-    sa.UniqueConstraint('code', name=op.f('uq_announcement_code'))
+    sa.UniqueConstraint('code', name=op.f('uq_announcement_code')),
+    sa.UniqueConstraint('request_key', name=op.f('uq_announcement_request_key'))
     )
     with op.batch_alter_table('announcement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_announcement_send_at'), ['send_at'], unique=False)
