@@ -92,6 +92,11 @@ def _me() -> User:
     return current_user._get_current_object()  # noqa: SLF001
 
 
+def _person_key() -> str:
+    # Per person, not per address: a whole venue shares one address on its Wi-Fi.
+    return f"user:{current_user.get_id()}"
+
+
 def allow_local_endpoints() -> bool:
     """Accept http:// and private push endpoints (the local emulator) outside production."""
     setting = current_app.config.get("PUSH_ALLOW_LOCAL_ENDPOINTS")
@@ -122,7 +127,7 @@ def key() -> KeyOut:
 
 @bp.post("/subscriptions")
 @signed_in_required
-@limiter.limit("30 per hour")
+@limiter.limit("30 per hour", key_func=_person_key)
 @api_spec.validate(json=SubscriptionIn, resp=SpecResponse(HTTP_201=SubscribedOut, HTTP_400=None, HTTP_401=None),
                    tags=["push"])
 def subscribe(json: SubscriptionIn) -> tuple[SubscribedOut, int]:
@@ -153,7 +158,9 @@ def unsubscribe() -> UnsubscribedOut:
 
 @bp.post("/subscriptions/renew")
 @csrf.exempt
-@limiter.limit("20 per hour")
+# Per address, as there is no person: generous, since a venue's phones share one address, and
+# tight enough that a flood cannot keep the database busy.
+@limiter.limit("600 per hour")
 @api_spec.validate(json=RenewIn, resp=SpecResponse(HTTP_200=SubscribedOut, HTTP_400=None, HTTP_404=None),
                    tags=["push"])
 def renew(json: RenewIn) -> SubscribedOut:

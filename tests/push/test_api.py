@@ -180,3 +180,19 @@ def test_announcement_to_an_empty_audience_says_so(db, clock):
                                           send_at=None, now=clock(), rng=random.Random(1))
     assert (refused.value.loc, str(refused.value)) == (
         "audience", "Nobody in “Everyone” has notifications turned on: there is no one to send this to.")
+
+
+def test_subscribing_is_limited_per_person_not_per_address(client, db, me):
+    headers = {"X-CSRFToken": me.csrf}
+    statuses = [client.post("/api/v1/push/subscriptions", json=_subscription(f"https://fcm.googleapis.com/fcm/send/{n}"),
+                            headers=headers).status_code for n in range(31)]
+    neighbour = client.application.test_client()  # another phone on the same Wi-Fi (same address)
+    neighbour.environ_base["HTTP_USER_AGENT"] = client.environ_base["HTTP_USER_AGENT"]
+    other = make_attendee().user
+    sign_in(neighbour, other)
+    token = csrf_from(neighbour.get("/agenda").get_data(as_text=True))
+    theirs = neighbour.post("/api/v1/push/subscriptions", json=_subscription(), headers={"X-CSRFToken": token})
+
+    assert statuses == [201] * 30 + [429]
+    assert theirs.status_code == 201
+    assert len(_rows(db)) == 31
