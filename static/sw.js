@@ -15,6 +15,8 @@
 // are purged from the runtime cache on sign-out (the POST going by, or a "purge-private" message
 // from static/js/badge-signout.js) and when the server answers one of them with a redirect (the
 // session ended elsewhere). Answers marked Cache-Control: no-store are never saved.
+// Push (companion/push): shows each push as a notification, opens its page when tapped, and
+// carries a subscription the browser replaced over to the server (pushsubscriptionchange).
 /* global VERSION, PRECACHE */
 
 const SHELL_CACHE = `companion-shell-${VERSION}`;
@@ -103,6 +105,10 @@ async function purgePrivate() {
   const cache = await caches.open(RUNTIME_CACHE);
   const requests = await cache.keys();
   await Promise.all(requests.filter((request) => isPrivate(new URL(request.url))).map((request) => cache.delete(request)));
+  // The phone's push subscription is the person's who signs out: end it, so whoever uses the
+  // phone next gets none of their reminders (the server deletes the row at the push service's 410).
+  const subscription = await self.registration.pushManager?.getSubscription().catch(() => null);
+  if (subscription) await subscription.unsubscribe().catch(() => false);
 }
 
 // Save same-origin pages now (the badge page asks for itself and its QR code on every visit,
@@ -221,3 +227,125 @@ async function cacheFirst(request) {
     throw error;
   }
 }
+
+// --- Push notifications ------------------------------------------------------------------------
+// A push carries JSON {title, body, url, tag} (companion/push/services.py compose()): url is a
+// path of this site (/sessions/AB12), and a newer message with the same tag replaces the older one.
+
+// The app's 192 px icon, by the hashed URL the shell cache holds (so it shows offline too).
+const NOTIFICATION_ICON = PRECACHE.find((url) => url.startsWith("/static/icons/icon-192.png?")) || "/static/icons/icon-192.png";
+// Android draws the badge as a silhouette in the status bar: a white shape on transparency.
+const NOTIFICATION_BADGE = PRECACHE.find((url) => url.startsWith("/static/icons/badge-96.png?")) || "/static/icons/badge-96.png";
+const DEFAULT_NOTIFICATION_TITLE = "Conference Companion";
+const DEFAULT_NOTIFICATION_BODY = "Something changed: open the app to see what.";
+
+// A path of this site, or "/" for anything else (a push must not send people elsewhere).
+function sitePath(value) {
+  try {
+    const url = new URL(typeof value === "string" && value ? value : "/", self.location.origin);
+    return url.origin === self.location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
+}
+
+function readPush(data) {
+  if (!data) return {};
+  try {
+    const message = data.json();
+    return message && typeof message === "object" && !Array.isArray(message) ? message : {};
+  } catch {
+    return { body: data.text().slice(0, 300) }; // not JSON: the text is all there is
+  }
+}
+
+self.addEventListener("push", (event) => {
+  const message = readPush(event.data);
+  const title = typeof message.title === "string" && message.title.trim() ? message.title : DEFAULT_NOTIFICATION_TITLE;
+  const options = {
+    body: typeof message.body === "string" && message.body ? message.body : DEFAULT_NOTIFICATION_BODY,
+    icon: NOTIFICATION_ICON,
+    badge: NOTIFICATION_BADGE,
+    data: { url: sitePath(message.url) },
+  };
+  if (typeof message.tag === "string" && message.tag) {
+    options.tag = message.tag;
+    options.renotify = true; // a moved session replaces its old alert, and still buzzes
+  }
+  // Every push must show a notification (userVisibleOnly): browsers revoke a site's push otherwise.
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+function withoutHash(href) {
+  const url = new URL(href);
+  url.hash = "";
+  return url.href;
+}
+
+async function focusIfAllowed(client) {
+  try {
+    return await client.focus();
+  } catch {
+    return client; // focusing needs the tap that started this; without it the page still changed
+  }
+}
+
+// The tapped notification's page: a window already showing it, else an open window of the app
+// taken there, else a new window.
+async function openNotificationPage(path) {
+  const href = new URL(path, self.location.origin).href;
+  const windows = (await self.clients.matchAll({ type: "window", includeUncontrolled: true }))
+    .filter((client) => new URL(client.url).origin === self.location.origin);
+  const showing = windows.find((client) => withoutHash(client.url) === withoutHash(href));
+  if (showing) return focusIfAllowed(showing);
+  // Only a window this worker controls can be navigated: try each, the focused one first.
+  const candidates = windows.filter((client) => client.frameType !== "nested");
+  candidates.sort((a, b) => Number(b.focused) - Number(a.focused));
+  for (const client of candidates) {
+    try {
+      const navigated = await client.navigate(href);
+      if (navigated) return focusIfAllowed(navigated);
+    } catch {
+      /* not controlled by this worker (opened before it took over): try the next, or a new window */
+    }
+  }
+  return self.clients.openWindow(href);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openNotificationPage(sitePath(event.notification.data?.url)));
+});
+
+function keyBytes(base64url) {
+  const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (base64url.length % 4)) % 4);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+// The browser replaced this device's subscription (it expired, or the push service rotated it):
+// subscribe again if the browser did not already, and tell the server. The old endpoint proves
+// which device this is (POST /api/v1/push/subscriptions/renew needs no sign-in and no CSRF token).
+async function renewSubscription(oldSubscription, newSubscription) {
+  const oldEndpoint = oldSubscription?.endpoint;
+  if (!oldEndpoint) return; // nothing to prove it with: the Notifications page turns it on again
+  let subscription = newSubscription;
+  if (!subscription) {
+    let applicationServerKey = oldSubscription.options?.applicationServerKey;
+    if (!applicationServerKey) {
+      const response = await fetch("/api/v1/push/key", { credentials: "same-origin" });
+      if (!response.ok) return;
+      applicationServerKey = keyBytes((await response.json()).applicationServerKey);
+    }
+    subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+  }
+  await fetch("/api/v1/push/subscriptions/renew", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify({ old_endpoint: oldEndpoint, subscription: subscription.toJSON() }),
+  });
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription));
+});

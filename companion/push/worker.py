@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -107,5 +107,28 @@ def run(app: Flask, options: WorkerOptions, *, stop: threading.Event | None = No
                     return
                 await asyncio.sleep(options.idle_seconds)
 
-    asyncio.run(loop())
+    _run_in_own_loop(loop)
     return totals
+
+
+def _run_in_own_loop(main: Callable[[], Coroutine[object, object, None]]) -> None:
+    """``asyncio.run(main())``, in a thread of its own if this thread already runs an event loop
+    (a caller that is itself asynchronous, such as a notebook or a browser-driving test)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="push-worker-loop")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

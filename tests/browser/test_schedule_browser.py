@@ -3,6 +3,8 @@ worker, and the time-zone switch. Screenshots go to test-artifacts/ for people t
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import pytest
@@ -32,8 +34,12 @@ def _wait_for_service_worker(page: Page) -> None:
     if page.evaluate("navigator.serviceWorker.controller === null"):
         page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
-    # The worker saves the pages open when it takes over; wait until this one is saved.
-    page.wait_for_function("async () => !!(await caches.match(location.href))", polling=100)
+    # The worker saves the pages open when it takes over; wait until this one is saved (polled
+    # from here: wait_for_function takes the Promise an async predicate returns as true at once).
+    deadline = time.monotonic() + 10
+    while not page.evaluate("caches.match(location.href).then((found) => !!found)"):
+        assert time.monotonic() < deadline, "the service worker did not save the page"
+        page.wait_for_timeout(100)
 
 
 def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext, live_server: str,
