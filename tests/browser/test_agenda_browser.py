@@ -21,7 +21,7 @@ from companion.schedule.models import Session
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
 
-from tests.browser.pages import assert_fits_the_phone, watch_errors
+from tests.browser.pages import assert_fits_the_phone, watch_errors, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def test_stars_follow_me_from_the_phone_into_my_agenda_and_a_failed_star_is_not_
     page.goto(first_link(mailbox.wait_for(EMAIL)))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/schedule?day=2026-04-07")
-    page.wait_for_function("localStorage.getItem('companion.stars') === null")
+    wait_until(page, "localStorage.getItem('companion.stars') === null")
     expect(pressed).to_have_count(3)
     expect(hint).to_have_count(0)
     assert _favourites(app) == FIRST_THREE

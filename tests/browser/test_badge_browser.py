@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
 
-from tests.browser.pages import watch_errors
+from tests.browser.pages import watch_errors, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
     expect(page.locator("h1")).to_have_text("My badge")
     expect(page.locator(".badge-name")).to_have_text("Ada Lovelace")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     expect(page.locator("[data-offline-status]")).to_be_visible()
     assert _cached(page, "/me/badge") and _cached(page, "/me/badge/qr.svg")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -67,8 +67,8 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
         assert response is not None and response.from_service_worker
         qr = page.locator("img.badge-qr")
         expect(qr).to_be_visible()
-        page.wait_for_function("document.querySelector('img.badge-qr').complete"
-                               " && document.querySelector('img.badge-qr').naturalWidth > 0")
+        wait_until(page, "document.querySelector('img.badge-qr').complete"
+                         " && document.querySelector('img.badge-qr').naturalWidth > 0")
         # Big enough to scan from arm's length, and inside the 390 px screen with its margins.
         assert 300 <= qr.bounding_box()["width"] <= 358
         page.screenshot(path=artifacts_dir / "my-badge-offline-390.png", full_page=True)
@@ -82,13 +82,14 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
     assert purged is True
     assert not _cached(page, "/me/badge") and not _cached(page, "/me/badge/qr.svg")
     page.reload()
-    page.wait_for_function("async () => !!(await caches.match('/me/badge/qr.svg'))")
+    wait_until(page, "caches.match('/me/badge/qr.svg').then((found) => !!found)")
 
     # ... and signing out takes the badge off the phone: offline, it is gone.
     page.goto(f"{live_server}/me")
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(f"{live_server}/schedule")
-    page.wait_for_function("async () => !(await caches.match('/me/badge')) && !(await caches.match('/me/badge/qr.svg'))")
+    wait_until(page, "Promise.all([caches.match('/me/badge'), caches.match('/me/badge/qr.svg')])"
+                     ".then((found) => found.every((f) => !f))")
     context.set_offline(True)
     try:
         response = page.goto(f"{live_server}/me/badge")

@@ -33,7 +33,7 @@ from companion.push.vapid import KEY_FILE, load_keys, write_key_file
 from companion.push.worker import WorkerOptions, WorkerTotals, run
 from companion.schedule.models import Session
 from tests.accounts.factories import make_attendee
-from tests.browser.pages import assert_fits_the_phone, watch_errors
+from tests.browser.pages import assert_fits_the_phone, watch_errors, wait_until
 from tests.factories import DAY_ONE
 from tests.mailserver import Mailbox, first_link
 from tests.pushemulator import PushEmulator
@@ -141,7 +141,7 @@ def _wait_until_controlled(page: Page) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     if page.evaluate("navigator.serviceWorker.controller === null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
 
 
 def _subscriptions(app: Flask) -> list[tuple[str, str, str, str]]:

@@ -3,8 +3,6 @@ worker, and the time-zone switch. Screenshots go to test-artifacts/ for people t
 
 from __future__ import annotations
 
-import time
-
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from sqlalchemy import select
 from companion.extensions import db
 from companion.schedule.models import Session, Speaker
 
-from tests.browser.pages import assert_fits_the_phone, watch_errors
+from tests.browser.pages import assert_fits_the_phone, watch_errors, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +31,9 @@ def _wait_for_service_worker(page: Page) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     if page.evaluate("navigator.serviceWorker.controller === null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    # The worker saves the pages open when it takes over; wait until this one is saved (polled
-    # from here: wait_for_function takes the Promise an async predicate returns as true at once).
-    deadline = time.monotonic() + 10
-    while not page.evaluate("caches.match(location.href).then((found) => !!found)"):
-        assert time.monotonic() < deadline, "the service worker did not save the page"
-        page.wait_for_timeout(100)
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    # The worker saves the pages open when it takes over; wait until this one is saved.
+    wait_until(page, "caches.match(location.href).then((found) => !!found)")
 
 
 def test_schedule_filter_session_and_offline(page: Page, context: BrowserContext, live_server: str,
