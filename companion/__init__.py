@@ -85,6 +85,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.push import views as push_views
 
     app.register_blueprint(push_api.bp)
+    from companion.hunt import api as hunt_api
+
+    app.register_blueprint(hunt_api.bp)
     app.register_blueprint(push_views.bp)
     app.register_blueprint(push_staff_views.bp)
     from companion.staff import views as staff_views

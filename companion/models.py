@@ -7,6 +7,7 @@ without importing each other.
 from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, WalkingTime  # noqa: F401
 from companion.accounts.models import Attendee, AuditEvent, SignInToken, User  # noqa: F401
 from companion.database import Base
+from companion.hunt.models import HuntRule, Stamp, Station, StationDay  # noqa: F401
 from companion.push.models import Announcement, PlannerMark, PushMessage, PushPreferences, PushSubscription  # noqa: F401
 from companion.schedule.models import (  # noqa: F401
     Conference,
@@ -18,4 +19,4 @@ from companion.schedule.models import (  # noqa: F401
     Track,
 )
 
-__all__ = ["Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
+__all__ = ["HuntRule", "Stamp", "Station", "StationDay", "Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
