@@ -86,8 +86,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(push_api.bp)
     from companion.hunt import api as hunt_api
+    from companion.hunt import booth_views as hunt_booth_views
+    from companion.hunt import staff_views as hunt_staff_views
+    from companion.hunt import views as hunt_views
 
     app.register_blueprint(hunt_api.bp)
+    app.register_blueprint(hunt_views.bp)
+    app.register_blueprint(hunt_booth_views.bp)
+    app.register_blueprint(hunt_staff_views.bp)
     app.register_blueprint(push_views.bp)
     app.register_blueprint(push_staff_views.bp)
     from companion.staff import views as staff_views
