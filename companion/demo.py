@@ -39,6 +39,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         upgrade()
         _load_schedule()
         _load_people()
+        _load_hunt()
         public_key = _push_keys(app)
         attendee_link, staff_link = _sign_in_links(app, base)
     click.echo(f"Schedule:  {base}/schedule")
@@ -79,6 +80,24 @@ def _start_push_worker(app: Flask) -> None:
     atexit.register(worker.terminate)
     # SIGTERM (a service manager, a test) ends the demo through SystemExit, so atexit stops the worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def _load_hunt() -> None:
+    from companion import timeutil
+    from companion.accounts import demo_people, services
+    from companion.extensions import db
+    from companion.hunt.demo_data import load_demo_hunt
+    from companion.schedule import queries
+
+    conference = queries.get_conference()
+    assert conference is not None
+    days = [conference.start_date + timedelta(days=n) for n in range((conference.end_date - conference.start_date).days + 1)]
+    staff = services.user_by_email(demo_people.DEMO_STAFF_EMAIL)
+    assert staff is not None
+    summary = load_demo_hunt(days, now=timeutil.now(), zone=queries.conference_zone(conference),
+                             rng=random.Random(2026), staff=staff)
+    db.session.commit()
+    click.echo(f"Hunt: {summary}.", err=True)
 
 
 def _load_schedule() -> None:

@@ -13,7 +13,8 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -40,6 +41,9 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
     assert re.search(r"^Staff:     http://127\.0\.0\.1:5055/sign-in/[\w-]{43}$", first.output, re.M)
     assert "Loaded the demo attendees: added 60, updated 0, unchanged 0, skipped 0; staff: sam@staff.example." in first.output
     assert "already holds a conference; keeping it" in second.output
+    assert re.search(r"^Hunt: 6 hunt stations, (34|0) stamps; booth account booth@acme\.example / demo-booth-password "
+                     r"\(Acme AI\)\.$", first.output, re.M)
+    assert "Hunt: The database already holds hunt stations; keeping them." in second.output
     assert re.search(r"^Push:      http://127\.0\.0\.1:5055/me/notifications  \(VAPID public key [\w-]{16}\.\.\.;", first.output, re.M)
     assert "Made a VAPID key pair" in first.output and "Made a VAPID key pair" not in second.output
     assert (tmp_path / "vapid_private.pem").stat().st_mode & 0o777 == 0o600
@@ -61,9 +65,25 @@ def _check_demo_data(db: Session) -> None:
     assert db.scalar(select(sa.func.count()).select_from(Attendee)) == 60
     assert db.scalar(select(sa.func.count()).select_from(Attendee).where(Attendee.checked_in_at.is_not(None))) == 19
     assert db.scalars(select(User.role).where(User.email == "sam@staff.example")).one() == "admin"
+    _check_demo_hunt(db, conference)
     types = Counter(db.scalars(select(ScheduleSession.type)))
     assert set(types) == {"Keynote", "Talk", "Lightning Talk", "Workshop", "Break"}
     assert types["Keynote"] == 4
+
+
+def _check_demo_hunt(db: Session, conference: Conference) -> None:
+    from companion.hunt.models import Stamp, Station
+    from companion.schedule.days import conference_day
+
+    stations = db.scalars(select(Station).order_by(Station.position)).all()
+    assert [(s.name, s.required, s.active_days) for s in stations] == [
+        (name, name == "PyTorch Foundation", [conference.start_date, conference.end_date])
+        for name in ("PyTorch Foundation", "Acme AI", "Tensor Cloud", "GPU Works", "Graph Labs", "Open Models Co")]
+    today = conference_day(datetime.now(UTC), ZoneInfo("Europe/Paris"))
+    stamps = db.scalar(select(sa.func.count()).select_from(Stamp))
+    assert stamps == (34 if today == conference.start_date else 0)
+    booth = db.scalars(select(User).where(User.email == "booth@acme.example")).one()
+    assert (booth.role, booth.booth_code) == ("booth", stations[1].code)
 
 
 def _printed_link(server: subprocess.Popen, label: str, deadline: float) -> str:
