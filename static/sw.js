@@ -24,7 +24,7 @@ const RUNTIME_CACHE = "companion-runtime-1";
 const OFFLINE_URL = "/offline";
 // After this long without an answer, a saved copy is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 4000;
-const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/)/;
+const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/|hunt(\/|$)|h\/|booth(\/|$))/;
 const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
 // Every filter and search result is a page of its own: keep the newest few hundred, not all.
 const MAX_RUNTIME_ENTRIES = 300;

@@ -19,15 +19,13 @@ from companion import timeutil
 from companion.accounts.access import attendee_required
 from companion.accounts.models import User
 from companion.errors import Problem
-from companion.extensions import api_spec, db, limiter
-from companion.hunt import queries, segments, services  # noqa: F401 - segments registers an audience
+from companion.extensions import api_spec, db
+from companion.hunt import codes, queries, segments, services  # noqa: F401 - segments registers an audience
+from companion.hunt.limits import stamp_rate_limit
 from companion.schedule import queries as schedule_queries
 from companion.schedule.days import conference_day
 
 bp = Blueprint("hunt_api", __name__, url_prefix="/api/v1/hunt")
-
-STAMP_RATE_LIMIT = "20 per minute"
-
 
 class StampIn(BaseModel):
     """A scanned booth code (or the URL of the booth's QR); ``share_contact``: the booth may see my name."""
@@ -71,10 +69,6 @@ def _me() -> User:
     return current_user._get_current_object()  # noqa: SLF001
 
 
-def _person_key() -> str:
-    return f"user:{current_user.get_id()}"
-
-
 def card_out(card: queries.Card) -> CardOut:
     """A :class:`queries.Card` as the API gives it."""
     return CardOut(day=card.day, needed=card.needed, stamped=card.stamped, complete=card.complete,
@@ -83,30 +77,16 @@ def card_out(card: queries.Card) -> CardOut:
                              for e in card.stations])
 
 
-def code_from_scan(text: str) -> str:
-    """The code in what was scanned: the code itself, or the last part of the booth QR's URL (``.../h/<code>``)."""
-    text = text.strip()
-    return text.rsplit("/h/", 1)[1].split("?", 1)[0].split("#", 1)[0] if "/h/" in text else text
-
-
-def stamp_message(result: services.StampResult, zone) -> str:  # noqa: ANN001 - ZoneInfo
-    """What the attendee reads after a scan."""
-    at = result.stamped_at.astimezone(zone).strftime("%H:%M")
-    if result.new:
-        return f"Stamped at {result.station.name}."
-    return f"Already stamped at {result.station.name} at {at}."
-
-
 @bp.post("/stamps")
 @attendee_required
-@limiter.limit(STAMP_RATE_LIMIT, key_func=_person_key)
+@stamp_rate_limit
 @api_spec.validate(json=StampIn, resp=SpecResponse(HTTP_200=StampOut, HTTP_201=StampOut, HTTP_400=None, HTTP_401=None,
                                                     HTTP_403=None, HTTP_422=None, HTTP_429=None), tags=["hunt"])
 def stamp(json: StampIn) -> tuple[StampOut, int]:
     """Collect a stamp with a booth's code (201), or learn it is already there (200)."""
     now, zone = timeutil.now(), schedule_queries.conference_zone(schedule_queries.get_conference())
     try:
-        station = services.station_for_code(code_from_scan(json.code), now=now, zone=zone)
+        station = services.station_for_code(codes.code_from_scan(json.code), now=now, zone=zone)
         result = services.record_stamp(_me(), station, now=now, zone=zone, method="code",
                                        share_contact=json.share_contact)
     except services.HuntError as exc:
@@ -114,7 +94,7 @@ def stamp(json: StampIn) -> tuple[StampOut, int]:
         raise Problem(422, str(exc), errors=[{"loc": exc.loc, "msg": str(exc), "reason": exc.reason}]) from exc
     db.session.commit()
     out = StampOut(station=station.code, station_name=station.name, already=not result.new,
-                   stamped_at=result.stamped_at, message=stamp_message(result, zone),
+                   stamped_at=result.stamped_at, message=services.stamp_message(result, zone),
                    card=card_out(queries.card(_me().id, result.day)))
     return out, 201 if result.new else 200
 

@@ -76,3 +76,11 @@ def window_accepted(window: int, moment: datetime) -> bool:
     """True if a code of ``window`` is still accepted at ``moment`` (this window or the previous)."""
     current = window_of(moment)
     return current - ACCEPTED_WINDOWS < window <= current
+
+
+def code_from_scan(text: str) -> str:
+    """The code in what was scanned or typed: the code itself, or the booth QR's URL (``.../h/<code>``)."""
+    text = (text or "").strip()
+    if "/h/" in text:
+        text = text.rsplit("/h/", 1)[1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    return text

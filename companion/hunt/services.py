@@ -77,7 +77,7 @@ def add_station(name: str, *, days: list[date], location: str | None = None, des
     position = (db.session.scalar(select(Station.position).order_by(Station.position.desc()).limit(1)) or 0) + 1
     station = Station(code=new_code(rng, taken, 6), name=name, location=location, description=description,
                       required=required, mode=mode, secret=secrets.token_hex(32),
-                      fixed_code=secrets.token_urlsafe(16) if mode == "fixed" else None,
+                      fixed_code=_printed_code() if mode == "fixed" else None,
                       position=position, created_at=now, updated_at=now,
                       days=[StationDay(day=d) for d in sorted(set(days))])
     db.session.add(station)
@@ -111,9 +111,14 @@ def set_mode(station: Station, mode: str, *, now: datetime) -> None:
     if mode == station.mode:
         return
     station.mode = mode
-    station.fixed_code = secrets.token_urlsafe(16) if mode == "fixed" else None
+    station.fixed_code = _printed_code() if mode == "fixed" else None
     station.updated_at = now
     db.session.flush()
+
+
+def _printed_code() -> str:
+    # 16 characters of the look-alike-free alphabet (about 79 bits): typeable from a printout.
+    return new_code(random.SystemRandom(), (), 16)
 
 
 def rule() -> HuntRule:
@@ -189,3 +194,10 @@ def record_stamp(user: User, station: Station, *, now: datetime, zone, method: s
     stamped_at = db.session.scalar(select(Stamp.stamped_at).where(
         Stamp.user_id == user.id, Stamp.station_id == station.id, Stamp.day == day))
     return StampResult(station=station, day=day, new=added, stamped_at=stamped_at)
+
+
+def stamp_message(result: StampResult, zone) -> str:  # noqa: ANN001 - ZoneInfo
+    """What the attendee reads after a scan: "Stamped at Acme AI." or "Already stamped at Acme AI at 11:42."."""
+    if result.new:
+        return f"Stamped at {result.station.name}."
+    return f"Already stamped at {result.station.name} at {result.stamped_at.astimezone(zone):%H:%M}."

@@ -1,0 +1,187 @@
+// The attendee's hunt scanner on /hunt/scan: the phone camera reads the QR code on a booth's
+// screen and the code goes to POST /api/v1/hunt/stamps; the answer ("Stamped at Acme AI.", or
+// what is wrong with the code) is read out in the live region and the card's progress refreshed.
+// The camera starts by itself when the permission was already given, else from a tap; it stops
+// after a stamp (the next booth is a walk away, and a camera left on drains the battery).
+// The "type the code" form is a plain POST without JavaScript; here it goes through the API too.
+// Decoding reuses the check-in scanner's detector: the browser's BarcodeDetector, else the
+// vendored polyfill (ZXing-C++ in WebAssembly from static/vendor/, never a CDN).
+
+import { createDetector, showResult } from "./checkin.js";
+
+const SCAN_INTERVAL_MS = 150;
+// A code held in front of the camera is sent once, not ten times a second.
+const SAME_CODE_PAUSE_MS = 5000;
+const MAX_CODE_LENGTH = 300; // what the API accepts
+const NOT_A_CODE = "This is not a hunt code. Scan the QR code on the booth's screen.";
+
+function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+}
+
+export async function submitCode(apiUrl, code, shareContact) {
+  const response = await fetch(apiUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify({ code, share_contact: shareContact }),
+  });
+  const body = await response.json().catch(() => ({}));
+  return { status: response.status, body };
+}
+
+// [kind, text]: "new" (green), "already" (amber) or "invalid" (red).
+export function describe({ status, body }) {
+  if (status === 201) return ["new", body.message];
+  if (status === 200) return ["already", body.message];
+  if (status === 401) return ["invalid", "You are signed out: sign in again, then scan the code."];
+  if (status === 403) return ["invalid", body.detail || "Only attendees collect stamps."];
+  if (status === 429) return ["invalid", "Too many codes in a minute: wait a moment, then scan again."];
+  if (status === 422) return ["invalid", body.detail || NOT_A_CODE];
+  return ["invalid", "The stamp did not go through: try again."];
+}
+
+// "3 of 5 stamps" (or "6 stamps, 5 needed" past the goal), as companion/hunt/views.py says it.
+export function progressText(stamped, needed) {
+  if (stamped > needed) return `${stamped} stamps, ${needed} needed`;
+  return `${stamped} of ${needed} ${needed === 1 ? "stamp" : "stamps"}`;
+}
+
+export function updateProgress(card) {
+  const box = document.querySelector("[data-hunt-progress]");
+  if (!box || !card || !box.querySelector("[data-progress-bar]")) return;
+  const text = progressText(card.stamped, card.needed);
+  box.querySelector("[data-progress-text]").textContent = text;
+  const bar = box.querySelector("[data-progress-bar]");
+  bar.max = card.needed;
+  bar.value = Math.min(card.stamped, card.needed);
+  bar.textContent = text;
+  box.querySelector("[data-progress-complete]").hidden = !card.complete;
+  const missing = card.stations.filter((s) => s.required && !s.stamped_at).map((s) => s.name);
+  const missingLine = box.querySelector("[data-progress-missing]");
+  missingLine.textContent = `Still needed: ${missing.join(", ")} (required).`;
+  missingLine.hidden = card.complete || !missing.length || card.stamped < card.needed;
+}
+
+function initScanner(root) {
+  const start = root.querySelector("[data-start-camera]");
+  const stop = root.querySelector("[data-stop-camera]");
+  const video = root.querySelector("[data-video]");
+  const note = root.querySelector("[data-scanner-note]");
+  const share = document.querySelector("[data-share-contact]");
+  const typedForm = document.querySelector("[data-typed-form]");
+  let stream = null;
+  let timer = null;
+  let busy = false;
+  let last = { code: "", at: 0 };
+
+  // One code, from the camera or the form: send it, show the answer. True if it stamped (or was there).
+  async function collect(code) {
+    code = code.trim();
+    if (code.length > MAX_CODE_LENGTH) {
+      showResult(root, "invalid", NOT_A_CODE);
+      return false;
+    }
+    let kind;
+    let text;
+    try {
+      const answer = await submitCode(root.dataset.apiUrl, code, Boolean(share?.checked));
+      [kind, text] = describe(answer);
+      if (answer.status === 200 || answer.status === 201) updateProgress(answer.body.card);
+    } catch (error) {
+      [kind, text] = ["invalid", "No connection: the stamp was not collected. Try again when you are online."];
+      console.warn("stamp failed:", error);
+    }
+    showResult(root, kind, text);
+    if (kind === "new") navigator.vibrate?.(120);
+    return kind !== "invalid";
+  }
+
+  typedForm?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = typedForm.querySelector("[name=code]");
+    const button = typedForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      if (await collect(field.value)) field.value = "";
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  if (!navigator.mediaDevices?.getUserMedia) {
+    note.textContent = "This browser cannot use the camera here: type the booth's code below.";
+    return;
+  }
+
+  async function scanOnce(detector) {
+    if (!stream || busy || video.readyState < 2) return;
+    busy = true;
+    try {
+      const codes = await detector.detect(video);
+      const code = codes[0]?.rawValue;
+      const now = Date.now();
+      if (code && !(code === last.code && now - last.at < SAME_CODE_PAUSE_MS)) {
+        last = { code, at: now };
+        if (await collect(code)) {
+          stopCamera();
+          start.textContent = "Scan another booth";
+        }
+      }
+    } catch (error) {
+      console.warn("scan failed:", error);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function stopCamera() {
+    clearInterval(timer);
+    timer = null;
+    stream?.getTracks().forEach((track) => track.stop());
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    stop.hidden = true;
+    start.hidden = false;
+  }
+
+  async function startCamera() {
+    if (stream || start.disabled) return;
+    start.disabled = true;
+    try {
+      const detector = await createDetector(root.dataset.polyfillUrl, root.dataset.wasmUrl);
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      start.hidden = true;
+      stop.hidden = false;
+      timer = setInterval(() => scanOnce(detector), SCAN_INTERVAL_MS);
+    } catch (error) {
+      stopCamera();
+      const text = error.name === "NotAllowedError"
+        ? "The camera is not allowed: allow it for this site in the browser's settings, or type the code below."
+        : "The camera did not start: type the booth's code below.";
+      showResult(root, "invalid", text);
+      console.warn("camera:", error);
+    } finally {
+      start.disabled = false;
+    }
+  }
+
+  start.addEventListener("click", startCamera);
+  stop.addEventListener("click", stopCamera);
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden && stream) stopCamera();
+  });
+  start.hidden = false;
+  // Allowed before: no need for a tap (and no prompt). Browsers without the query ask on the tap.
+  navigator.permissions?.query({ name: "camera" }).then(
+    (status) => { if (status.state === "granted" && !stream) startCamera(); },
+    () => {},
+  );
+}
+
+const scanner = document.querySelector("[data-hunt-scanner]");
+if (scanner) initScanner(scanner);
