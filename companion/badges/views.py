@@ -10,6 +10,7 @@ someone who is not staff whether a token is valid.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
@@ -135,7 +136,21 @@ def scan(token: str) -> ResponseReturnValue:
         return _invalid_for_staff() if staff else _generic_page()
     if staff:
         return _door_page(attendee)
-    return _private(render_template("badges/booth.html", attendee=attendee), store=False)
+    if _booth_page is not None:  # the hunt's page: the attendee and "Stamp" for the booth's own station
+        return _booth_page(attendee)
+    return _private(render_template("badges/booth.html", attendee=attendee, station=None,
+                                    booth_code=current_user.booth_code), store=False)
+
+
+# What booth staff see when they scan a badge. A feature that gives booths something to do (the
+# hunt's stamp) registers its page here, so this module needs to know nothing of it.
+_booth_page: Callable[[Attendee], ResponseReturnValue] | None = None
+
+
+def register_booth_page(render: Callable[[Attendee], ResponseReturnValue]) -> None:
+    """Show ``render(attendee)`` to booth staff who scan a badge (replacing the plain booth page)."""
+    global _booth_page  # noqa: PLW0603 - one registration, at import time
+    _booth_page = render
 
 
 @bp.post("/b/<token>/check-in")
