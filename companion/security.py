@@ -25,6 +25,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Camera scanner pages only (check-in, the hunt): the vendored QR decoder (ZXing-C++ compiled to
+# WebAssembly) needs 'wasm-unsafe-eval' to compile its module. It allows WebAssembly, not eval().
+SCANNER_CSP = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
+# static/ folder of the vendored BarcodeDetector polyfill those pages load.
+SCANNER_VENDOR_DIR = "vendor/barcode-detector-3.2.2"
+
 
 def _secure_headers(response: Response) -> Response:
     headers = response.headers

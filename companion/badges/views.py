@@ -28,7 +28,7 @@ from companion.badges import charts, queries, services
 from companion.badges.qr import qr_svg
 from companion.extensions import db, limiter
 from companion.schedule.queries import conference_zone, get_conference
-from companion.security import CONTENT_SECURITY_POLICY
+from companion.security import SCANNER_CSP, SCANNER_VENDOR_DIR
 from companion.staff import links
 from companion.urls import external_url
 
@@ -38,10 +38,6 @@ links.register("Check-in", "badges.check_in_page", roles=("staff",),
                description="Scan badges at the door or find people by name; live count of who is in.")
 
 SCAN_RATE_LIMIT = "120 per minute"
-VENDOR_DIR = "vendor/barcode-detector-3.2.2"
-# The scanner page only: the vendored QR decoder (ZXing-C++ compiled to WebAssembly) needs
-# 'wasm-unsafe-eval' to compile its module. It allows WebAssembly, not eval() of JavaScript.
-SCANNER_CSP = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 
 
 class CheckInForm(FlaskForm):
@@ -187,7 +183,7 @@ def _check_in_page(query: str, result: services.CheckInResult | None = None,
         chart_description=charts.chart_description(stats.hours),
         zone=zone,
         form=CheckInForm(formdata=None),
-        vendor_dir=VENDOR_DIR,
+        vendor_dir=SCANNER_VENDOR_DIR,
     )
     response = _private((html, status), store=False)
     response.headers["Content-Security-Policy"] = SCANNER_CSP

@@ -26,7 +26,6 @@ from companion import timeutil
 from companion.accounts.access import attendee_required, current_attendee
 from companion.accounts.forms import strip_whitespace
 from companion.accounts.models import User
-from companion.badges.views import SCANNER_CSP, VENDOR_DIR
 from companion.extensions import db, limiter
 from companion.hunt import queries, services
 from companion.hunt.limits import person_key, stamp_rate_limit
@@ -34,6 +33,7 @@ from companion.hunt.codes import code_from_scan
 from companion.hunt.services import stamp_message
 from companion.schedule import queries as schedule_queries
 from companion.schedule.days import conference_day
+from companion.security import SCANNER_CSP, SCANNER_VENDOR_DIR
 
 bp = Blueprint("hunt", __name__)
 
@@ -134,7 +134,7 @@ def _scan_page(form: TypedCodeForm, result: services.StampResult | None = None, 
                status: int = 200) -> Response:
     zone = _zone()
     my_card = queries.card(_me().id, result.day if result else _today(zone))
-    html = render_template("hunt/scan.html", form=form, card=my_card, zone=zone, vendor_dir=VENDOR_DIR,
+    html = render_template("hunt/scan.html", form=form, card=my_card, zone=zone, vendor_dir=SCANNER_VENDOR_DIR,
                            result=result, message=stamp_message(result, zone) if result else None, error=error)
     return _private((html, status), store=False, scanner=True)
 

@@ -7,7 +7,7 @@
 // Decoding reuses the check-in scanner's detector: the browser's BarcodeDetector, else the
 // vendored polyfill (ZXing-C++ in WebAssembly from static/vendor/, never a CDN).
 
-import { createDetector, showResult } from "./checkin.js";
+import { createDetector, showResult } from "./scanner.js";
 
 const SCAN_INTERVAL_MS = 150;
 // A code held in front of the camera is sent once, not ten times a second.

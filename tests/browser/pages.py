@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import time
+from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import ConsoleMessage, Page
 
 PHONE_WIDTH = 390
@@ -40,3 +43,19 @@ def wait_until(page: Page, expression: str, *, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {expression}")
         page.wait_for_timeout(50)
+
+
+def camera_video(png: bytes, path: Path) -> Path:
+    """A Y4M video (what Chromium's fake camera plays, in a loop) of a QR code held up to the camera.
+
+    Chromium plays it with ``--use-fake-device-for-media-stream --use-file-for-fake-video-capture=<path>``.
+    """
+    width, height = 640, 480
+    frame = Image.new("RGB", (width, height), "white")
+    code = Image.open(io.BytesIO(png)).convert("RGB")
+    frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    chroma = (width // 2, height // 2)
+    data = y.tobytes() + cb.resize(chroma).tobytes() + cr.resize(chroma).tobytes()
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + data) * 2)
+    return path

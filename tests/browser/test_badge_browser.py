@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
 
-from tests.browser.pages import watch_errors, wait_until
+from tests.browser.pages import camera_video, wait_until, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -100,19 +100,6 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
     assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
 
 
-def _camera_video(png: bytes, path: Path) -> Path:
-    """A Y4M video (what Chromium's fake camera plays, in a loop) of a badge held up to the camera."""
-    width, height = 640, 480
-    frame = Image.new("RGB", (width, height), "white")
-    code = Image.open(io.BytesIO(png)).convert("RGB")
-    frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
-    y, cb, cr = frame.convert("YCbCr").split()
-    chroma = (width // 2, height // 2)
-    data = y.tobytes() + cb.resize(chroma).tobytes() + cr.resize(chroma).tobytes()
-    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + data) * 2)
-    return path
-
-
 def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type_launch_args, live_server: str,
                                                       app: Flask, schedule: None, tmp_path: Path,
                                                       artifacts_dir: Path) -> None:
@@ -122,7 +109,7 @@ def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type
     with app.app_context():
         token = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines").badge_token
         make_user(email="sam.door@example.org", name="Sam Door", role="staff", password="correct horse battery")
-    video = _camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
+    video = camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
     browser = browser_type.launch(**{**browser_type_launch_args, "args": [
         *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"]})

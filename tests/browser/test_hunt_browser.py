@@ -18,8 +18,7 @@ from sqlalchemy import select
 from companion.hunt import codes
 from companion.hunt.models import Stamp
 from tests.accounts.factories import make_attendee
-from tests.browser.pages import assert_fits_the_phone, watch_errors
-from tests.browser.test_badge_browser import _camera_video
+from tests.browser.pages import assert_fits_the_phone, camera_video, watch_errors
 from tests.hunt.factories import DAY_ONE, make_station
 from tests.mailserver import Mailbox, first_link
 
@@ -42,7 +41,7 @@ def test_scanner_stamps_the_booth_code_seen_by_the_camera(browser_type, browser_
         window = codes.window_of(clock())
         acme_code = codes.rotating_code(acme.code, acme.secret, window)
         foundation_code = codes.rotating_code(foundation.code, foundation.secret, window)
-    video = _camera_video(qr_png(f"{live_server}/h/{acme_code}", box_size=8), tmp_path / "booth.y4m")
+    video = camera_video(qr_png(f"{live_server}/h/{acme_code}", box_size=8), tmp_path / "booth.y4m")
     browser = browser_type.launch(**{**browser_type_launch_args, "args": [
         *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"]})
