@@ -87,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(push_api.bp)
     from companion.hunt import api as hunt_api
     from companion.hunt import booth_views as hunt_booth_views
+    from companion.hunt import staff_import_views  # noqa: F401 - adds the CSV import routes to hunt_staff
     from companion.hunt import staff_views as hunt_staff_views
     from companion.hunt import views as hunt_views
 

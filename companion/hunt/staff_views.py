@@ -15,19 +15,18 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from companion import timeutil, uploads
+from companion import timeutil
 from companion.accounts.access import staff_required
-from companion.accounts.forms import ConfirmForm, strip_whitespace
+from companion.accounts.forms import strip_whitespace
 from companion.accounts.models import User
 from companion.accounts.services import record
 from companion.badges.qr import qr_svg
@@ -35,7 +34,6 @@ from companion.extensions import db
 from companion.hunt import charts, codes, importing, queries, services
 from companion.hunt.booth_views import code_url
 from companion.hunt.models import Station
-from companion.schedule.interchange import ImportProblem
 from companion.schedule.queries import conference_zone, get_conference
 from companion.staff import links
 
@@ -45,7 +43,6 @@ links.register("Scavenger hunt", "hunt_staff.overview", roles=("staff",),
                description="Stations and their booth accounts, the completion rule, completions per day, "
                            "stamps per hour and each day's completers for the raffle.")
 
-UPLOAD_KIND = "hunt-stations-import"
 MODE_LABELS = {"rotating": "Rotating code on a screen (changes every 30 seconds)",
                "fixed": "Fixed printed code (weaker: a photo of the printed code works for anyone)"}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -76,11 +73,7 @@ class ModeForm(FlaskForm):
     confirm = HiddenField()
 
 
-class UploadForm(FlaskForm):
-    file = FileField("CSV file of stations", validators=[FileRequired("Choose the CSV file.")])
-
-
-def _private(body: ResponseReturnValue) -> Response:
+def private(body: ResponseReturnValue) -> Response:
     """Staff pages never go into a cache (the service worker honours no-store too)."""
     response = current_app.make_response(body)
     response.headers["Cache-Control"] = "no-store"
@@ -102,12 +95,13 @@ def _station(code: str) -> Station:
     return station
 
 
-def _conference_days() -> list[date]:
+def conference_days() -> list[date]:
+    """The conference's days (the choices for a station's days)."""
     return importing.conference_days(get_conference())
 
 
 def _csv(body: str, filename: str) -> Response:
-    response = _private(body)
+    response = private(body)
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -127,7 +121,7 @@ def _unlinked_booth_accounts() -> list[User]:
 def _overview(rule_form: RuleForm | None = None, error: str | None = None, status: int = 200) -> Response:
     stations = list(db.session.scalars(select(Station).order_by(Station.position, Station.name)))
     per_day = queries.completions_per_day()
-    days = sorted({*queries.hunt_days(), *_conference_days()})
+    days = sorted({*queries.hunt_days(), *conference_days()})
     html = render_template(
         "hunt/staff_overview.html", stations=stations, staff={s.id: queries.booth_staff(s) for s in stations},
         unlinked=_unlinked_booth_accounts(), rule=services.rule(), per_day=per_day, days=days,
@@ -135,8 +129,8 @@ def _overview(rule_form: RuleForm | None = None, error: str | None = None, statu
         chart_description=charts.completions_description(per_day), chart_width=charts.WIDTH,
         chart_height=charts.BARS_HEIGHT,
         rule_form=rule_form or RuleForm(formdata=None, stamps_needed=services.rule().stamps_needed),
-        error=error, mode_labels=MODE_LABELS, conference_days=_conference_days())
-    return _private((html, status))
+        error=error, mode_labels=MODE_LABELS, conference_days=conference_days())
+    return private((html, status))
 
 
 @bp.get("")
@@ -197,7 +191,7 @@ def _station_page(form: StationForm, *, station: Station | None, choices: list[d
         mode_labels=MODE_LABELS, staff=queries.booth_staff(station) if station else [],
         mode_form=ModeForm(formdata=None), name_max=services.NAME_MAX, location_max=services.LOCATION_MAX,
         description_max=services.DESCRIPTION_MAX)
-    return _private((html, status))
+    return private((html, status))
 
 
 def _checked_form(form: StationForm) -> None:
@@ -209,7 +203,7 @@ def _checked_form(form: StationForm) -> None:
 @staff_required
 def new_station() -> ResponseReturnValue:
     """The form for a new station: every conference day ticked."""
-    choices = _conference_days()
+    choices = conference_days()
     form = StationForm(formdata=None, days=[d.isoformat() for d in choices])
     return _station_page(form, station=None, choices=choices)
 
@@ -220,7 +214,7 @@ def add_station() -> ResponseReturnValue:
     """Add a station with a new random code (audited); the form again with 400 if refused."""
     form = StationForm()
     _checked_form(form)
-    choices, now = _conference_days(), timeutil.now()
+    choices, now = conference_days(), timeutil.now()
     try:
         station = services.add_station(form.name.data or "", days=_form_days(form, choices),
                                        location=form.location.data, description=form.description.data,
@@ -247,7 +241,7 @@ def _details(station: Station) -> dict[str, object]:
 def edit_station(code: str) -> ResponseReturnValue:
     """A station's form, its code and booth accounts, and the button that switches its mode."""
     station = _station(code)
-    choices = sorted({*_conference_days(), *station.active_days})
+    choices = sorted({*conference_days(), *station.active_days})
     form = StationForm(formdata=None, name=station.name, location=station.location, description=station.description,
                        required=station.required, mode=station.mode, days=[d.isoformat() for d in station.active_days])
     return _station_page(form, station=station, choices=choices)
@@ -260,7 +254,7 @@ def update_station(code: str) -> ResponseReturnValue:
     station = _station(code)
     form = StationForm()
     _checked_form(form)
-    choices, now = sorted({*_conference_days(), *station.active_days}), timeutil.now()
+    choices, now = sorted({*conference_days(), *station.active_days}), timeutil.now()
     before = _details(station)
     try:
         services.update_station(station, name=form.name.data or "", days=_form_days(form, choices),
@@ -296,7 +290,7 @@ def switch_mode(code: str) -> ResponseReturnValue:
     if form.confirm.data != "1":
         html = render_template("hunt/staff_mode_confirm.html", station=station, mode=mode, mode_labels=MODE_LABELS,
                                form=ModeForm(formdata=None, mode=mode, confirm="1"))
-        return _private(html)
+        return private(html)
     now, old = timeutil.now(), station.mode
     services.set_mode(station, mode, now=now)
     record(_me(), "hunt.station.mode", station.code, now=now, old=old, new=mode)
@@ -318,7 +312,7 @@ def print_code(code: str) -> ResponseReturnValue:
         abort(409, f"{station.name} has a rotating code: it is shown on the booth's screen, not printed.")
     html = render_template("hunt/staff_print.html", station=station,
                            code=codes.fixed_code(station.code, station.fixed_code or ""))
-    return _private(html)
+    return private(html)
 
 
 @bp.get("/stations/<code>/qr.svg")
@@ -328,97 +322,9 @@ def print_qr(code: str) -> ResponseReturnValue:
     station = _station(code)
     if station.mode != "fixed":
         abort(409, f"{station.name} has a rotating code: it is shown on the booth's screen, not printed.")
-    response = _private(qr_svg(code_url(codes.fixed_code(station.code, station.fixed_code or ""))))
+    response = private(qr_svg(code_url(codes.fixed_code(station.code, station.fixed_code or ""))))
     response.mimetype = "image/svg+xml"
     return response
-
-
-# --- importing stations ---------------------------------------------------------------------
-
-
-def _read(token: str) -> tuple[importing.StationFile | None, str | None, str]:
-    """The stored upload read and checked: (the file, None) or (None, what is wrong), and its name."""
-    data, meta = uploads.load(token, kind=UPLOAD_KIND, owner_id=current_user.id)
-    filename = str(meta.get("filename") or "stations.csv")
-    existing = db.session.scalars(select(Station.name))
-    try:
-        return importing.read_stations(data, days=_conference_days(), existing_names=existing), None, filename
-    except ImportProblem as problem:
-        return None, f"{problem}.", filename
-
-
-def _check_page(token: str, notice: str | None = None, status: int = 200) -> Response:
-    checked, problem, filename = _read(token)
-    html = render_template("hunt/staff_import_check.html", token=token, checked=checked, problem=problem,
-                           filename=filename, notice=notice, form=ConfirmForm(), mode_labels=MODE_LABELS)
-    return _private((html, status))
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@staff_required
-def import_upload() -> ResponseReturnValue:
-    """Step 1: upload the CSV of stations (then the check page lists what it would add)."""
-    form = UploadForm()
-    error = None
-    if form.validate_on_submit():
-        filename = uploads.clean_filename(form.file.data.filename, default="stations.csv")
-        try:
-            data = uploads.read_upload(form.file.data, int(current_app.config["MAX_IMPORT_BYTES"]))
-        except ImportProblem as problem:
-            error = f"{filename}: {problem}. Nothing was imported."
-        else:
-            token = uploads.store(data, kind=UPLOAD_KIND, owner_id=current_user.id, now=timeutil.now(),
-                                  meta={"filename": filename})
-            return redirect(url_for(".import_check", token=token), 303)
-    elif request.method == "POST" and form.csrf_token.errors:
-        abort(400, "The form expired. Open the import page again.")
-    html = render_template("hunt/staff_import_upload.html", form=form, error=error, columns=importing.COLUMNS,
-                           days=_conference_days())
-    return _private((html, 400 if request.method == "POST" else 200))
-
-
-@bp.get("/import/<token>")
-@staff_required
-def import_check(token: str) -> ResponseReturnValue:
-    """Step 2: every row checked; what would be added, or each bad row with its number. Nothing is written."""
-    return _check_page(token)
-
-
-@bp.post("/import/<token>/apply")
-@staff_required
-def import_apply(token: str) -> ResponseReturnValue:
-    """Add every station of the file in one transaction, or none if any row is not valid (audited)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Open the check page again.")
-    checked, problem, filename = _read(token)
-    if checked is None or not checked.ok:
-        return _check_page(token, notice="Nothing was imported: the file has problems.", status=409)
-    now, rng = timeutil.now(), random.SystemRandom()
-    added = []
-    try:
-        for row in checked.rows:
-            added.append(services.add_station(row.name, days=list(row.days), location=row.location,
-                                              description=row.description, required=row.required, mode=row.mode,
-                                              now=now, rng=rng))
-    except services.HuntError as exc:
-        db.session.rollback()
-        return _check_page(token, notice=f"Nothing was imported: line {row.line}: {exc}", status=409)
-    record(_me(), "hunt.stations.import", filename, now=now, stations=[s.code for s in added])
-    db.session.commit()
-    uploads.discard(token, kind=UPLOAD_KIND, owner_id=current_user.id)
-    flash(f"Imported {len(added)} station{'s' if len(added) != 1 else ''} from {filename}.")
-    return redirect(url_for(".overview"), 303)
-
-
-@bp.post("/import/<token>/cancel")
-@staff_required
-def import_cancel(token: str) -> ResponseReturnValue:
-    """Forget the uploaded file; nothing was written."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Open the check page again.")
-    uploads.discard(token, kind=UPLOAD_KIND, owner_id=current_user.id)
-    flash("Import cancelled: nothing was changed.")
-    return redirect(url_for(".import_upload"), 303)
 
 
 # --- a day ----------------------------------------------------------------------------------
@@ -449,7 +355,7 @@ def day_page(day: str) -> ResponseReturnValue:
         chart_description=charts.station_hours_description(per_station),
         chart_height=charts.station_hours_height(per_station), chart_width=charts.WIDTH,
         needed=queries.needed_on(len(queries.day_stations(the_day))))
-    return _private(html)
+    return private(html)
 
 
 @bp.get("/days/<day>/completers.csv")
