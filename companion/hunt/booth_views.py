@@ -11,7 +11,6 @@ Visitors: today's count, and names only of those who agreed to share them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -19,7 +18,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import DataRequired, Length
 
@@ -27,6 +25,7 @@ from companion import timeutil
 from companion.accounts.access import role_required
 from companion.accounts.models import Attendee, User
 from companion.badges import views as badge_views
+from companion.badges.views import SCAN_RATE_LIMIT
 from companion.badges.qr import qr_svg
 from companion.badges.queries import attendee_by_badge_token
 from companion.extensions import db, limiter
@@ -45,9 +44,7 @@ links.register("Booth display", "hunt_booth.display", roles=("booth",),
 links.register("Booth visitors", "hunt_booth.visitors", roles=("booth",),
                description="Today's stamps at your booth, and the visitors who agreed to share their name.")
 
-SCAN_RATE_LIMIT = "120 per minute"  # as the other /b/<token> routes (companion.badges.views)
 RELOAD_WINDOWS = 10  # the display reloads itself (and today's count) every 10 windows: 5 minutes
-_PROBE = "PROBE.0.AAAAAAAAAAAAAAAA"
 
 
 class BadgeStampForm(FlaskForm):
@@ -81,19 +78,8 @@ def booth_station(user: User) -> Station | None:
 
 
 def code_url(code: str) -> str:
-    """The absolute URL a booth QR carries: the attendee page ``/h/<code>`` that stamps with it.
-
-    The route belongs to the attendee pages (:mod:`companion.hunt.views`); it is found by its
-    path, and built by hand on ``PUBLIC_URL`` (or the request's address) while it is missing.
-    """
-    try:
-        endpoint, arguments = current_app.url_map.bind("localhost").match(f"/h/{_PROBE}", method="GET")
-    except HTTPException:
-        endpoint, arguments = None, {}
-    if endpoint and len(arguments) == 1:
-        return external_url(endpoint, **{next(iter(arguments)): code})
-    base = current_app.config.get("PUBLIC_URL") or request.url_root
-    return base.rstrip("/") + "/h/" + quote(code, safe=".")
+    """The absolute URL a booth QR carries: the attendee page ``/h/<code>`` that stamps with it."""
+    return external_url("hunt.collect", code=code)
 
 
 def current_code(station: Station, now: datetime) -> str:
