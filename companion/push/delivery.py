@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Integer, and_, any_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from companion.database import is_postgresql
 from companion.extensions import db
@@ -38,6 +39,14 @@ class Recorded:
     expired: int = 0
     subscriptions_deleted: int = 0
     subscriptions_flagged: int = 0
+
+
+def _ids_in(column: object, ids: object) -> object:
+    """``column IN (ids)``; on PostgreSQL ``= ANY(:ids)``, one array parameter instead of one per id."""
+    ids = list(ids)  # type: ignore[call-overload]
+    if is_postgresql(db.session.get_bind()):
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))  # type: ignore[operator]
+    return column.in_(ids)  # type: ignore[attr-defined]
 
 
 def _due(now: datetime) -> object:
@@ -67,7 +76,7 @@ def claim(*, now: datetime, limit: int, lease: timedelta = LEASE) -> tuple[list[
                PushMessage.urgency, PushMessage.topic, PushSubscription.endpoint, PushSubscription.p256dh,
                PushSubscription.auth)
         .outerjoin(PushSubscription, PushSubscription.id == PushMessage.subscription_id)
-        .where(PushMessage.id.in_(claimed)).order_by(PushMessage.due_at, PushMessage.id)).all()
+        .where(_ids_in(PushMessage.id, claimed)).order_by(PushMessage.due_at, PushMessage.id)).all()
     ready, gone, late = [], [], []
     for row in rows:
         ttl = int((row.expires_at - now).total_seconds())
@@ -87,7 +96,7 @@ def _finish(ids: Sequence[int], status: str, now: datetime, error: str | None) -
     if not ids:
         return 0
     result = db.session.execute(
-        update(PushMessage).where(PushMessage.id.in_(ids), PushMessage.status == "sending")
+        update(PushMessage).where(_ids_in(PushMessage.id, ids), PushMessage.status == "sending")
         .values(status=status, finished_at=now, lease_until=None, last_error=error)
         .execution_options(synchronize_session=False))
     return result.rowcount or 0
@@ -112,10 +121,15 @@ def record(batch: Sequence[Outgoing], outcomes: Sequence[Outcome], *, now: datet
     out and finished is left as that worker recorded it).
     """
     by_id = {message.id: message for message in batch}
-    attempts = dict(db.session.execute(select(PushMessage.id, PushMessage.attempts)
-                                       .where(PushMessage.id.in_(list(by_id)))).all())
-    expires = dict(db.session.execute(select(PushMessage.id, PushMessage.expires_at)
-                                      .where(PushMessage.id.in_(list(by_id)))).all())
+    # Only retries need the attempts made and the expiry: a batch of 2xx answers reads nothing back.
+    attempts: dict[int, int] = {}
+    expires: dict[int, datetime] = {}
+    retry = [o.id for o in outcomes if o.status is None or o.status == 429 or o.status >= 500]
+    if retry:
+        for message_id, attempt, expiry in db.session.execute(
+                select(PushMessage.id, PushMessage.attempts, PushMessage.expires_at)
+                .where(_ids_in(PushMessage.id, retry))):
+            attempts[message_id], expires[message_id] = attempt, expiry
     result = Recorded()
     sent, gone, too_big, forbidden, refused = [], [], [], [], defaultdict(list)
     for outcome in outcomes:
@@ -144,7 +158,7 @@ def record(batch: Sequence[Outgoing], outcomes: Sequence[Outcome], *, now: datet
     result.sent = _finish(sent, "sent", now, None)
     if sent:
         db.session.execute(update(PushSubscription)
-                           .where(PushSubscription.id.in_({by_id[i].subscription_id for i in sent}))
+                           .where(_ids_in(PushSubscription.id, {by_id[i].subscription_id for i in sent}))
                            .values(last_sent_at=now).execution_options(synchronize_session=False))
     result.failed += _finish(too_big, "failed", now, "413: the message is too large for the push service")
     for error, ids in refused.items():

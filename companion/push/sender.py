@@ -1,7 +1,7 @@
 """Sending web push messages: encrypt (RFC 8291, aes128gcm), sign (VAPID, RFC 8292), POST (RFC 8030).
 
-Encryption is pywebpush's (:class:`pywebpush.WebPusher`); the HTTP side is ours, because at a
-keynote's 10,000 reminders it decides the rate:
+Encryption is :mod:`companion.push.encryption`; signing is py-vapid's; the HTTP side is ours,
+because at a keynote's 10,000 reminders it decides the rate:
 
 - one aiohttp session and connection pool for the worker's life (keep-alive per push service);
 - the VAPID JWT is signed once per push-service origin and reused until an hour before it expires
@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from py_vapid import Vapid02
-from pywebpush import WebPusher
+
+from companion.push.encryption import encrypt as encrypt_payload
+from companion.push.vapid import b64url_decode
 
 TOKEN_LIFETIME = 12 * 3600
 RENEW_BEFORE = 3600
@@ -80,8 +82,7 @@ class VapidHeaders:
 
 def encrypt(message: Outgoing) -> bytes:
     """The message's payload encrypted for its subscription (aes128gcm, a fresh key and salt each time)."""
-    pusher = WebPusher({"endpoint": message.endpoint, "keys": {"p256dh": message.p256dh, "auth": message.auth}})
-    return pusher.encode(message.payload, "aes128gcm")["body"]
+    return encrypt_payload(message.payload, b64url_decode(message.p256dh), b64url_decode(message.auth))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -146,9 +147,10 @@ class Sender:
             return Outcome(message.id, None, error=f"cannot encrypt for this subscription: {exc}"[:ERROR_TEXT_MAX])
         try:
             async with self._session.post(message.endpoint, data=body, headers=headers) as response:
-                text = await response.text(errors="replace")
                 if 200 <= response.status < 300:
+                    await response.read()  # the connection goes back to the pool
                     return Outcome(message.id, response.status)
+                text = await response.text(errors="replace")
                 return Outcome(message.id, response.status, parse_retry_after(response.headers.get("Retry-After")),
                                f"{response.status} {response.reason}: {text.strip()}"[:ERROR_TEXT_MAX])
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
