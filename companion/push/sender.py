@@ -109,6 +109,7 @@ class Sender:
         self._concurrency = concurrency
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
+        self._gate: asyncio.Semaphore | None = None  # made in the event loop that sends
 
     async def __aenter__(self) -> Sender:
         connector = aiohttp.TCPConnector(limit=self._concurrency, limit_per_host=self._concurrency, ttl_dns_cache=300)
@@ -120,8 +121,11 @@ class Sender:
             await self._session.close()
 
     async def send_all(self, messages: Sequence[Outgoing]) -> list[Outcome]:
-        """Send every message, at most ``concurrency`` at once; one outcome per message, in order."""
-        gate = asyncio.Semaphore(self._concurrency)
+        """Send every message; one outcome per message, in order. At most ``concurrency`` requests
+        are in flight across all the batches this sender is sending at once."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self._concurrency)
+        gate = self._gate
 
         async def one(message: Outgoing) -> Outcome:
             async with gate:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,8 +21,11 @@ from flask import Flask
 from companion import timeutil
 from companion.extensions import db
 from companion.push import delivery, planning
-from companion.push.sender import Sender, VapidHeaders
+from companion.push.sender import Outcome, Outgoing, Sender, VapidHeaders
 from companion.push.vapid import VapidError, load_keys, subject_for
+
+
+IN_FLIGHT = 2  # batches being sent at once
 
 
 @dataclass
@@ -78,29 +82,49 @@ def run(app: Flask, options: WorkerOptions, *, stop: threading.Event | None = No
     totals = WorkerTotals()
     sender = sender_for(app, options)
 
+    last_plan = float("-inf")
+
+    def plan_and_claim() -> tuple[list[Outgoing], int]:
+        # Database work runs in a thread: while it waits on the database, the batch in flight goes on.
+        nonlocal last_plan
+        with app.app_context():
+            now = timeutil.now()
+            if time.monotonic() - last_plan >= options.plan_every or options.once and totals.batches == 0:
+                result = planning.plan_all(now=now)
+                db.session.commit()
+                last_plan = time.monotonic()
+                totals.planned += result.reminders + result.change_alerts + result.announcements
+                totals.withdrawn += result.withdrawn
+            claimed = delivery.claim(now=now, limit=options.batch_size, lease=options.lease)
+            db.session.commit()
+            return claimed
+
+    def record(batch: list[Outgoing], outcomes: list[Outcome]) -> None:
+        with app.app_context():
+            totals.add(delivery.record(batch, outcomes, now=timeutil.now()))
+            db.session.commit()
+
     async def loop() -> None:
-        last_plan = float("-inf")
+        # Up to IN_FLIGHT batches at once (the sender's one limit on requests covers them all):
+        # the next batch is claimed while the previous one is still being sent.
+        in_flight: deque[tuple[list[Outgoing], asyncio.Task[list[Outcome]]]] = deque()
+        claimed = 0
         async with sender:
-            while not stop.is_set():
-                with app.app_context():
-                    now = timeutil.now()
-                    if time.monotonic() - last_plan >= options.plan_every or options.once and totals.batches == 0:
-                        result = planning.plan_all(now=now)
-                        db.session.commit()
-                        last_plan = time.monotonic()
-                        totals.planned += result.reminders + result.change_alerts + result.announcements
-                        totals.withdrawn += result.withdrawn
-                    batch, claimed = delivery.claim(now=now, limit=options.batch_size, lease=options.lease)
-                    db.session.commit()
-                if batch:
-                    outcomes = await sender.send_all(batch)
-                    with app.app_context():
-                        totals.add(delivery.record(batch, outcomes, now=timeutil.now()))
-                        db.session.commit()
+            while True:
+                if len(in_flight) < IN_FLIGHT and not stop.is_set():
+                    batch, claimed = await asyncio.to_thread(plan_and_claim)
+                    if batch:
+                        in_flight.append((batch, asyncio.create_task(sender.send_all(batch))))
+                        continue
+                if in_flight:
+                    batch, sending = in_flight.popleft()
+                    await asyncio.to_thread(record, batch, await sending)
                     totals.batches += 1
                     if progress:
                         progress(totals)
                     continue
+                if stop.is_set():
+                    return
                 if claimed:
                     continue  # all expired unsent: look for more at once
                 if options.once:
