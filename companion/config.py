@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROXY_HOPS", 0, "How many reverse proxies (nginx, a load balancer) stand in front of the app: their X-Forwarded-For/-Proto/-Host headers are then trusted, so rate limits see each attendee's address."),
     Setting("FEED_RATE_LIMIT", "60 per minute", "How often one client may poll one private calendar feed (and miss tokens), in Flask-Limiter notation."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
-    Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. One process: memory://. Several app servers: a shared store such as redis://host:6379."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. memory:// counts in each process: with several gunicorn workers or app servers every limit is multiplied by their number, so use a shared store such as redis://host:6379."),
     Setting("VAPID_PRIVATE_KEY", None, "The web push VAPID private key (PEM, or base64url DER or raw). Default: instance/vapid_private.pem, made by `companion push vapid-keys` (the demo makes one)."),
     Setting("VAPID_SUBJECT", None, "Contact push services see: a real mailto: or https: address (Apple refuses localhost, .local, .invalid). Required in production."),
     Setting("PUSH_ALLOW_LOCAL_ENDPOINTS", None, "Accept http:// and private-address push endpoints (a local push service emulator). Default: yes outside production, no in production."),

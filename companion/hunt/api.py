@@ -92,10 +92,12 @@ def stamp(json: StampIn) -> tuple[StampOut, int]:
     except services.HuntError as exc:
         db.session.rollback()
         raise Problem(422, str(exc), errors=[{"loc": exc.loc, "msg": str(exc), "reason": exc.reason}]) from exc
-    db.session.commit()
+    # The answer is built before the commit, which would expire the station, its days and me (three
+    # more queries); the card reads the stamp just written in this transaction.
     out = StampOut(station=station.code, station_name=station.name, already=not result.new,
                    stamped_at=result.stamped_at, message=services.stamp_message(result, zone),
                    card=card_out(queries.card(_me().id, result.day)))
+    db.session.commit()
     return out, 201 if result.new else 200
 
 

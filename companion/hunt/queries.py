@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, case, func, select
+from sqlalchemy.orm import lazyload
 
 from companion.accounts.models import Attendee, User
 from companion.extensions import db
@@ -39,10 +40,13 @@ class Card:
         return bool(self.stations) and self.stamped >= self.needed and not self.missing_required
 
 
-def day_stations(day: date) -> list[Station]:
-    """The stations in the hunt on ``day``, in their order."""
-    return list(db.session.scalars(select(Station).join(StationDay).where(StationDay.day == day)
-                                   .order_by(Station.position, Station.name)))
+def day_stations(day: date, *, with_days: bool = True) -> list[Station]:
+    """The stations in the hunt on ``day``, in their order (``with_days=False``: without loading
+    each station's other days, which a card does not show)."""
+    statement = select(Station).join(StationDay).where(StationDay.day == day).order_by(Station.position, Station.name)
+    if not with_days:
+        statement = statement.options(lazyload(Station.days))
+    return list(db.session.scalars(statement))
 
 
 def hunt_days() -> list[date]:
@@ -57,7 +61,7 @@ def needed_on(stations_that_day: int) -> int:
 
 def card(user_id: int, day: date) -> Card:
     """``user_id``'s card for ``day``: each of the day's stations, stamped or not."""
-    stations = day_stations(day)
+    stations = day_stations(day, with_days=False)
     stamped = dict(db.session.execute(select(Stamp.station_id, Stamp.stamped_at)
                                       .where(Stamp.user_id == user_id, Stamp.day == day)).all())
     entries = [CardStation(s, stamped.get(s.id)) for s in stations]

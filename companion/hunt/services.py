@@ -191,7 +191,7 @@ def record_stamp(user: User, station: Station, *, now: datetime, zone, method: s
         db.session.execute(Stamp.__table__.update()
                            .where(Stamp.user_id == user.id, Stamp.station_id == station.id, Stamp.day == day)
                            .values(share_contact=True))
-    stamped_at = db.session.scalar(select(Stamp.stamped_at).where(
+    stamped_at = now if added else db.session.scalar(select(Stamp.stamped_at).where(
         Stamp.user_id == user.id, Stamp.station_id == station.id, Stamp.day == day))
     return StampResult(station=station, day=day, new=added, stamped_at=stamped_at)
 

@@ -165,8 +165,10 @@ def scan_typed() -> ResponseReturnValue:
     except services.HuntError as exc:
         db.session.rollback()
         return _scan_page(form, error=str(exc), status=422)
+    # Rendered before the commit, which would expire what the page shows (more queries for nothing).
+    page = _scan_page(TypedCodeForm(formdata=None, share_contact=form.share_contact.data), result=result)
     db.session.commit()
-    return _scan_page(TypedCodeForm(formdata=None, share_contact=form.share_contact.data), result=result)
+    return page
 
 
 # --- What a booth's QR opens -----------------------------------------------------------------
@@ -219,5 +221,6 @@ def collect_stamp(code: str) -> ResponseReturnValue:
     except services.HuntError as exc:
         db.session.rollback()
         return _collect_page(code, error=exc)
+    page = _collect_page(code, station=station, result=result)  # before the commit, as above
     db.session.commit()
-    return _collect_page(code, station=station, result=result)
+    return page
