@@ -32,7 +32,7 @@ functionally failed (a status other than 201, a missing, repeated or wrong messa
 sender and of the emulator or sink (from /proc), which shows where a slow run spent its time. Run
 from the repository root (about four minutes for both targets on an idle machine)::
 
-    .venv/bin/python bench/push_fanout.py [--messages 10000] [--concurrency 64] [--target emulator|sink|both] [--database sqlite|postgresql] [--batch-size 500] [--sample 200]
+    .venv/bin/python bench/push_fanout.py [--messages 10000] [--concurrency 64] [--target emulator|sink|both] [--database sqlite|postgresql] [--batch-size 500] [--sample 200] [--encrypt-processes 1]
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def sender_alone(ctx: Context, payload: bytes, label: str) -> Phase:
 
     async def go() -> tuple[float, list]:
         async with Sender(VapidHeaders(ctx.keys.vapid, ctx.subject), concurrency=ctx.args.concurrency,
-                          timeout=TIMEOUT_SECONDS) as sender:
+                          timeout=TIMEOUT_SECONDS, encrypt_processes=ctx.args.encrypt_processes) as sender:
             started, cpu = time.perf_counter(), time.process_time()
             outcomes = await sender.send_all(messages)
             return time.perf_counter() - started, time.process_time() - cpu, outcomes
@@ -497,7 +497,7 @@ def worker_run(ctx: Context, app, label: str) -> Phase:  # noqa: ANN001 - a Flas
     from companion.push.worker import WorkerOptions, run
 
     options = WorkerOptions(once=True, batch_size=ctx.args.batch_size, concurrency=ctx.args.concurrency,
-                            timeout=TIMEOUT_SECONDS)
+                            timeout=TIMEOUT_SECONDS, encrypt_processes=ctx.args.encrypt_processes)
     started, cpu = time.perf_counter(), time.process_time()
     totals = run(app, options)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -848,6 +848,9 @@ def main() -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--batch-size", type=int, default=500, help="the worker's batch size (default 500)")
     parser.add_argument("--sample", type=int, default=200, help="inboxes / bodies checked after each phase (default 200)")
+    parser.add_argument("--encrypt-processes", type=int, default=1 if (os.cpu_count() or 1) > 1 else 0,
+                        help="helper processes that encrypt, as `companion push worker` uses them (default: 1 with "
+                             "more than one core)")
     parser.add_argument("--sink-serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sink-sample", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -52,15 +53,21 @@ def vapid_keys_command(force: bool) -> None:
               help="Seconds to wait for a push service's answer.")
 @click.option("--lease", type=click.IntRange(5, 3600), default=60, show_default=True,
               help="Seconds a claimed batch stays this worker's before another may claim it.")
-def worker_command(once: bool, batch_size: int, concurrency: int, timeout: float, lease: int) -> None:
+@click.option("--encrypt-processes", type=click.IntRange(0, 64), default=None,
+              help="Helper processes that encrypt messages while this one sends. Default: 1 if the machine has "
+                   "more than one core, else 0.")
+def worker_command(once: bool, batch_size: int, concurrency: int, timeout: float, lease: int,
+                   encrypt_processes: int | None) -> None:
     """Deliver push messages: plan reminders, change alerts and announcements, then send what is due.
 
     Runs until stopped (Ctrl-C or SIGTERM finish the batch in hand, then exit). On PostgreSQL,
     run as many as you like on as many machines; on SQLite run one.
     """
     app = current_app._get_current_object()  # noqa: SLF001
+    if encrypt_processes is None:
+        encrypt_processes = 1 if (os.cpu_count() or 1) > 1 else 0
     options = worker.WorkerOptions(once=once, batch_size=batch_size, concurrency=concurrency, timeout=timeout,
-                                   lease=timedelta(seconds=lease))
+                                   lease=timedelta(seconds=lease), encrypt_processes=encrypt_processes)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):

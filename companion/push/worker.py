@@ -39,6 +39,7 @@ class WorkerOptions:
     lease: timedelta = delivery.LEASE
     idle_seconds: float = 1.0
     plan_every: float = 1.0
+    encrypt_processes: int = 0  # helper processes that encrypt (the CLI uses one when there is a spare core)
 
 
 @dataclass
@@ -69,7 +70,8 @@ def sender_for(app: Flask, options: WorkerOptions) -> Sender:
     keys = load_keys(app)
     if keys is None:
         raise VapidError("There is no VAPID key: run `companion push vapid-keys` (or set COMPANION_VAPID_PRIVATE_KEY).")
-    return Sender(VapidHeaders(keys.vapid, subject_for(app)), concurrency=options.concurrency, timeout=options.timeout)
+    return Sender(VapidHeaders(keys.vapid, subject_for(app)), concurrency=options.concurrency, timeout=options.timeout,
+                  encrypt_processes=options.encrypt_processes)
 
 
 def run(app: Flask, options: WorkerOptions, *, stop: threading.Event | None = None,

@@ -67,3 +67,19 @@ def test_expired_subscription_is_deleted_and_its_message_expired(app, db, clock,
     assert (message.status, message.subscription_id, message.last_error) == (
         "expired", None, "the push service says the subscription is gone (404/410)")
     assert push_emulator.notifications(device.client_hash) == []
+
+
+def test_an_encryption_process_encrypts_what_the_worker_sends(app, db, clock, new_device, push_emulator):
+    devices = [new_device() for _ in range(3)]
+    people = [make_attendee().user for _ in devices]
+    for person, device in zip(people, devices, strict=True):
+        services.subscribe(person, device.endpoint, device.p256dh, device.auth, now=clock())
+    services.notify([p.id for p in people], title="Doors open", body="Welcome!", url="/schedule",
+                    dedupe_key="doors", now=clock())
+    db.commit()
+
+    totals = run(app, WorkerOptions(once=True, encrypt_processes=1))
+
+    assert totals.sent == 3
+    assert [[json.loads(m) for m in push_emulator.notifications(d.client_hash)] for d in devices] == [
+        [{"title": "Doors open", "body": "Welcome!", "url": "/schedule", "tag": "doors"}]] * 3
