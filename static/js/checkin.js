@@ -2,7 +2,7 @@
 // checked in through POST /api/v1/check-ins. The camera starts from a tap (browsers ask for the
 // permission then). Decoding: see scanner.js.
 
-import { createDetector, showResult } from "./scanner.js";
+import { cameraScanner, showResult } from "./scanner.js";
 
 const SCAN_INTERVAL_MS = 150;
 // The same badge held in front of the camera is sent once, not ten times a second.
@@ -45,71 +45,25 @@ function initScanner(root) {
     note.textContent = "This browser cannot use the camera here: find people by name below.";
     return;
   }
-  let stream = null;
-  let timer = null;
-  let busy = false;
-  let last = { code: "", at: 0 };
-
-  async function scanOnce(detector) {
-    if (!stream || busy || video.readyState < 2) return;
-    busy = true;
-    try {
-      const codes = await detector.detect(video);
-      const code = codes[0]?.rawValue;
-      const now = Date.now();
-      if (code && !(code === last.code && now - last.at < SAME_CODE_PAUSE_MS)) {
-        last = { code, at: now };
+  cameraScanner({
+    root, video, start, stop, intervalMs: SCAN_INTERVAL_MS, pauseMs: SAME_CODE_PAUSE_MS,
+    async onCode(code) {
+      try {
         const [kind, text, detail] = describe(await checkIn(root.dataset.apiUrl, code));
         showResult(root, kind, text, detail);
         if (kind === "new") navigator.vibrate?.(120);
         document.dispatchEvent(new CustomEvent("companion:checked-in"));
+      } catch (error) {
+        showResult(root, "invalid", "No connection: the check-in did not go through.", "Try again.");
+        console.warn("check-in failed:", error);
       }
-    } catch (error) {
-      showResult(root, "invalid", "No connection: the check-in did not go through.", "Try again.");
-      console.warn("scan failed:", error);
-    } finally {
-      busy = false;
-    }
-  }
-
-  function stopCamera() {
-    clearInterval(timer);
-    timer = null;
-    stream?.getTracks().forEach((track) => track.stop());
-    stream = null;
-    video.srcObject = null;
-    video.hidden = true;
-    stop.hidden = true;
-    start.hidden = false;
-  }
-
-  start.addEventListener("click", async () => {
-    start.disabled = true;
-    try {
-      const detector = await createDetector(root.dataset.polyfillUrl, root.dataset.wasmUrl);
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
-      video.srcObject = stream;
-      video.hidden = false;
-      await video.play();
-      start.hidden = true;
-      stop.hidden = false;
-      timer = setInterval(() => scanOnce(detector), SCAN_INTERVAL_MS);
-    } catch (error) {
-      stopCamera();
+    },
+    onCameraError(error) {
       showResult(root, "invalid", "The camera did not start.", error.name === "NotAllowedError"
         ? "Allow the camera for this site in the browser's settings, or find people by name below."
         : "Find people by name below.");
-      console.warn("camera:", error);
-    } finally {
-      start.disabled = false;
-    }
+    },
   });
-  stop.addEventListener("click", stopCamera);
-  // A camera left running in a pocket drains the battery.
-  document.addEventListener("visibilitychange", () => {
-    if (document.hidden && stream) stopCamera();
-  });
-  start.hidden = false;
 }
 
 const scanner = document.querySelector("[data-scanner]");

@@ -4,10 +4,9 @@
 // The camera starts by itself when the permission was already given, else from a tap; it stops
 // after a stamp (the next booth is a walk away, and a camera left on drains the battery).
 // The "type the code" form is a plain POST without JavaScript; here it goes through the API too.
-// Decoding reuses the check-in scanner's detector: the browser's BarcodeDetector, else the
-// vendored polyfill (ZXing-C++ in WebAssembly from static/vendor/, never a CDN).
+// The camera and decoding are scanner.js's, shared with the check-in scanner.
 
-import { createDetector, showResult } from "./scanner.js";
+import { cameraScanner, showResult } from "./scanner.js";
 
 const SCAN_INTERVAL_MS = 150;
 // A code held in front of the camera is sent once, not ten times a second.
@@ -70,11 +69,6 @@ function initScanner(root) {
   const note = root.querySelector("[data-scanner-note]");
   const share = document.querySelector("[data-share-contact]");
   const typedForm = document.querySelector("[data-typed-form]");
-  let stream = null;
-  let timer = null;
-  let busy = false;
-  let last = { code: "", at: 0 };
-
   // One code, from the camera or the form: send it, show the answer. True if it stamped (or was there).
   async function collect(code) {
     code = code.trim();
@@ -114,71 +108,23 @@ function initScanner(root) {
     return;
   }
 
-  async function scanOnce(detector) {
-    if (!stream || busy || video.readyState < 2) return;
-    busy = true;
-    try {
-      const codes = await detector.detect(video);
-      const code = codes[0]?.rawValue;
-      const now = Date.now();
-      if (code && !(code === last.code && now - last.at < SAME_CODE_PAUSE_MS)) {
-        last = { code, at: now };
-        if (await collect(code)) {
-          stopCamera();
-          start.textContent = "Scan another booth";
-        }
+  const camera = cameraScanner({
+    root, video, start, stop, intervalMs: SCAN_INTERVAL_MS, pauseMs: SAME_CODE_PAUSE_MS,
+    async onCode(code) {
+      if (await collect(code)) {
+        camera.stopCamera();
+        start.textContent = "Scan another booth";
       }
-    } catch (error) {
-      console.warn("scan failed:", error);
-    } finally {
-      busy = false;
-    }
-  }
-
-  function stopCamera() {
-    clearInterval(timer);
-    timer = null;
-    stream?.getTracks().forEach((track) => track.stop());
-    stream = null;
-    video.srcObject = null;
-    video.hidden = true;
-    stop.hidden = true;
-    start.hidden = false;
-  }
-
-  async function startCamera() {
-    if (stream || start.disabled) return;
-    start.disabled = true;
-    try {
-      const detector = await createDetector(root.dataset.polyfillUrl, root.dataset.wasmUrl);
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
-      video.srcObject = stream;
-      video.hidden = false;
-      await video.play();
-      start.hidden = true;
-      stop.hidden = false;
-      timer = setInterval(() => scanOnce(detector), SCAN_INTERVAL_MS);
-    } catch (error) {
-      stopCamera();
-      const text = error.name === "NotAllowedError"
+    },
+    onCameraError(error) {
+      showResult(root, "invalid", error.name === "NotAllowedError"
         ? "The camera is not allowed: allow it for this site in the browser's settings, or type the code below."
-        : "The camera did not start: type the booth's code below.";
-      showResult(root, "invalid", text);
-      console.warn("camera:", error);
-    } finally {
-      start.disabled = false;
-    }
-  }
-
-  start.addEventListener("click", startCamera);
-  stop.addEventListener("click", stopCamera);
-  document.addEventListener("visibilitychange", () => {
-    if (document.hidden && stream) stopCamera();
+        : "The camera did not start: type the booth's code below.");
+    },
   });
-  start.hidden = false;
   // Allowed before: no need for a tap (and no prompt). Browsers without the query ask on the tap.
   navigator.permissions?.query({ name: "camera" }).then(
-    (status) => { if (status.state === "granted" && !stream) startCamera(); },
+    (status) => { if (status.state === "granted" && !camera.running()) camera.startCamera(); },
     () => {},
   );
 }

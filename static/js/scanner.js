@@ -50,3 +50,74 @@ export function showResult(root, kind, text, detail = "") {
   banner.append(paragraph);
   box.replaceChildren(banner);
 }
+
+// The camera part of a scanner page: the rear camera into `video`, a QR decoded every
+// `intervalMs`, and `onCode(code)` called for each code read (the same code again within
+// `pauseMs` is ignored: a code held in front of the camera is sent once, not ten times a second).
+// `start`/`stop` are the page's buttons; a hidden page stops the camera (a camera left running
+// in a pocket drains the battery). `onCameraError(error)` says why the camera did not start.
+// Returns { startCamera, stopCamera, running }.
+export function cameraScanner({ root, video, start, stop, onCode, onCameraError, intervalMs = 150, pauseMs = 4000 }) {
+  let stream = null;
+  let timer = null;
+  let busy = false;
+  let last = { code: "", at: 0 };
+
+  async function scanOnce(detector) {
+    if (!stream || busy || video.readyState < 2) return;
+    busy = true;
+    try {
+      const codes = await detector.detect(video);
+      const code = codes[0]?.rawValue;
+      const now = Date.now();
+      if (code && !(code === last.code && now - last.at < pauseMs)) {
+        last = { code, at: now };
+        await onCode(code);
+      }
+    } catch (error) {
+      console.warn("scan failed:", error);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function stopCamera() {
+    clearInterval(timer);
+    timer = null;
+    stream?.getTracks().forEach((track) => track.stop());
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    stop.hidden = true;
+    start.hidden = false;
+  }
+
+  async function startCamera() {
+    if (stream || start.disabled) return;
+    start.disabled = true;
+    try {
+      const detector = await createDetector(root.dataset.polyfillUrl, root.dataset.wasmUrl);
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      start.hidden = true;
+      stop.hidden = false;
+      timer = setInterval(() => scanOnce(detector), intervalMs);
+    } catch (error) {
+      stopCamera();
+      onCameraError(error);
+      console.warn("camera:", error);
+    } finally {
+      start.disabled = false;
+    }
+  }
+
+  start.addEventListener("click", startCamera);
+  stop.addEventListener("click", stopCamera);
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden && stream) stopCamera();
+  });
+  start.hidden = false;
+  return { startCamera, stopCamera, running: () => stream !== null };
+}

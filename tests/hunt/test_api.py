@@ -9,33 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from companion.hunt import codes
-from companion.hunt.models import Stamp, Station
+from companion.hunt.models import Stamp
 from tests.accounts.factories import csrf_from, make_attendee, make_user, sign_in
-from tests.factories import load_schedule
+from tests.hunt.conftest import code_at
 from tests.hunt.factories import DAY_ONE, DAY_TWO, make_station
 
 NINE_UTC = datetime(2026, 4, 7, 9, 0, tzinfo=UTC)  # 11:00 in Paris, conference day one
-
-
-@pytest.fixture
-def conference(db) -> None:
-    """The small test conference: Europe/Paris, 7 and 8 April 2026."""
-    load_schedule()
-
-
-@pytest.fixture
-def ada(db, conference):
-    return make_attendee(email="ada.lovelace@example.org", name="Ada Lovelace", company="Analytical Engines").user
-
-
-@pytest.fixture
-def acme(db, conference) -> Station:
-    return make_station("Acme AI")
-
-
-def code_at(station: Station, moment: datetime) -> str:
-    """What the booth's screen shows at ``moment``."""
-    return codes.rotating_code(station.code, station.secret, codes.window_of(moment))
 
 
 def _csrf(client) -> str:
