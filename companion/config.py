@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's loggers."),
     Setting("PROXY_HOPS", 0, "How many reverse proxies (nginx, a load balancer) stand in front of the app: their X-Forwarded-For/-Proto/-Host headers are then trusted, so rate limits see each attendee's address."),
     Setting("FEED_RATE_LIMIT", "60 per minute", "How often one client may poll one private calendar feed (and miss tokens), in Flask-Limiter notation."),
+    Setting("SIGN_IN_RATE_LIMIT", "600 per hour", "How many sign-in requests (links asked for, links used, staff passwords) one client address may make, in Flask-Limiter notation. A venue's Wi-Fi puts hundreds of people behind one address; each email address has its own tighter limit."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. memory:// counts in each process: with several gunicorn workers or app servers every limit is multiplied by their number, so use a shared store such as redis://host:6379."),
     Setting("VAPID_PRIVATE_KEY", None, "The web push VAPID private key (PEM, or base64url DER or raw). Default: instance/vapid_private.pem, made by `companion push vapid-keys` (the demo makes one)."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
@@ -24,6 +24,12 @@ from companion.urls import external_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)
+
+
+def _per_address_limit() -> str:
+    # Per client address: a venue's Wi-Fi puts hundreds of attendees behind one, so this is
+    # generous (SIGN_IN_RATE_LIMIT); the per-email limits stop anyone mailing one person repeatedly.
+    return str(current_app.config["SIGN_IN_RATE_LIMIT"])
 
 
 def _email_key() -> str:
@@ -54,7 +60,7 @@ def _home_for(user: services.User) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("5 per 15 minutes", key_func=_email_key, methods=["POST"])
-@limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(_per_address_limit, methods=["POST"])
 def sign_in() -> ResponseReturnValue:
     """Ask for a sign-in link. The answer is the same whether the address has an account or not."""
     form = EmailLinkForm()
@@ -92,7 +98,7 @@ def use_link(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/sign-in/<token>")
-@limiter.limit("30 per hour")
+@limiter.limit(_per_address_limit)
 def redeem_link(token: str) -> ResponseReturnValue:
     """Sign in with the link's token, once."""
     form = ConfirmForm()
@@ -110,7 +116,7 @@ def redeem_link(token: str) -> ResponseReturnValue:
 
 @bp.route("/staff/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per 15 minutes", key_func=_email_key, methods=["POST"])
-@limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(_per_address_limit, methods=["POST"])
 def staff_sign_in() -> ResponseReturnValue:
     """Staff sign in with their password."""
     form = PasswordForm()

@@ -92,6 +92,22 @@ def test_sign_in_requests_are_rate_limited_per_address(client, db, mailbox):
     assert len(mailbox.to("busy@example.org")) == 5
 
 
+def test_one_venue_address_may_ask_for_many_links_up_to_the_setting(app, client, db, mailbox):
+    """A venue's Wi-Fi puts everyone behind one address: with SIGN_IN_RATE_LIMIT at 40 an hour, 40
+    different people there all get their link, and only the 41st request from the address waits."""
+    for n in range(41):
+        make_attendee(email=f"person{n}@example.org")
+    app.config["SIGN_IN_RATE_LIMIT"] = "40 per hour"
+    try:
+        statuses = [_ask_for_link(client, f"person{n}@example.org").status_code for n in range(41)]
+    finally:
+        app.config["SIGN_IN_RATE_LIMIT"] = "600 per hour"
+
+    assert statuses == [200] * 40 + [429]
+    mailbox.wait_for("person39@example.org")
+    assert [len(mailbox.to(f"person{n}@example.org")) for n in (0, 39, 40)] == [1, 1, 0]
+
+
 def test_staff_password_sign_in(client, db):
     make_user(email="door@example.org", role="staff", password="correct horse battery")
     page = client.get("/staff/sign-in").get_data(as_text=True)
