@@ -7,8 +7,18 @@ marked public (:func:`mark_public`) and keep a cache-friendly ``Vary: Accept-Enc
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
+from flask.typing import ResponseReturnValue
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+
+
+def not_stored(body: ResponseReturnValue) -> Response:
+    """A response no cache may keep, the service worker's included (static/sw.js honours
+    ``no-store``): staff and booth pages name people and show live codes, and must not outlive
+    the shift on a borrowed phone."""
+    response = current_app.make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def mark_public() -> None:

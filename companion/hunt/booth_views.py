@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -34,6 +34,7 @@ from companion.hunt.importing import csv_document
 from companion.hunt.models import Stamp, Station
 from companion.schedule.days import conference_day
 from companion.schedule.queries import conference_zone, get_conference
+from companion.sessions import not_stored
 from companion.staff import links
 from companion.urls import external_url
 
@@ -52,13 +53,6 @@ class BadgeStampForm(FlaskForm):
 
     station = HiddenField(validators=[DataRequired(), Length(max=32)])
     share_contact = BooleanField()
-
-
-def _private(body: ResponseReturnValue) -> Response:
-    """Booth pages name visitors and show live codes: never in any cache (the service worker honours it)."""
-    response = current_app.make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _zone() -> ZoneInfo:
@@ -91,7 +85,7 @@ def current_code(station: Station, now: datetime) -> str:
 
 def _no_station_page() -> Response:
     html = render_template("hunt/booth_no_station.html", booth_code=current_user.booth_code)
-    return _private((html, 404))
+    return not_stored((html, 404))
 
 
 def _station() -> Station:
@@ -118,7 +112,7 @@ def display() -> ResponseReturnValue:
                            window_seconds=codes.WINDOW_SECONDS, reload_windows=RELOAD_WINDOWS,
                            qr_url=url_for(".display_qr"),
                            code=current_code(station, now) if station.mode == "fixed" else None)
-    return _private(html)
+    return not_stored(html)
 
 
 @bp.get("/booth/qr.svg")
@@ -126,7 +120,7 @@ def display() -> ResponseReturnValue:
 def display_qr() -> ResponseReturnValue:
     """The QR code the booth shows now, as SVG: a rotating code's changes every 30 seconds."""
     station = _station()
-    response = _private(qr_svg(code_url(current_code(station, timeutil.now()))))
+    response = not_stored(qr_svg(code_url(current_code(station, timeutil.now()))))
     response.mimetype = "image/svg+xml"
     return response
 
@@ -162,7 +156,7 @@ def visitors() -> ResponseReturnValue:
     days = sorted({*station.active_days, today})
     html = render_template("hunt/booth_visitors.html", station=station, count=count, visitors=shared, day=day,
                            today=today, days=days, zone=zone)
-    return _private(html)
+    return not_stored(html)
 
 
 @bp.get("/booth/visitors.csv")
@@ -175,7 +169,7 @@ def visitors_csv() -> ResponseReturnValue:
     _, shared = queries.booth_visitors(station, day)
     body = csv_document((f"Stamped at ({zone.key})", "Name", "Company"),
                         ((f"{v.stamped_at.astimezone(zone):%Y-%m-%d %H:%M}", v.name, v.company) for v in shared))
-    response = _private(body)
+    response = not_stored(body)
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = f'attachment; filename="visitors-{station.code}-{day.isoformat()}.csv"'
     return response
@@ -208,7 +202,7 @@ def badge_page(attendee: Attendee, *, result: services.StampResult | None = None
         stamped_at=_stamped_at(attendee, station, day) if active and result is None else None,
         form=BadgeStampForm(formdata=None, station=station.code if station else "",
                             share_contact=attendee.consent_share_contact))
-    return _private((html, status))
+    return not_stored((html, status))
 
 
 badge_views.register_booth_page(badge_page)
@@ -229,7 +223,7 @@ def stamp_badge(token: str) -> ResponseReturnValue:
     attendee = attendee_by_badge_token(token)
     if attendee is None:
         html = render_template("hunt/booth_badge_invalid.html")
-        return _private((html, 404))
+        return not_stored((html, 404))
     station = booth_station(_me())
     if station is None:
         return badge_page(attendee, status=403, error=(

@@ -23,7 +23,8 @@ from companion.accounts.services import record
 from companion.extensions import db
 from companion.hunt import importing, services
 from companion.hunt.models import Station
-from companion.hunt.staff_views import MODE_LABELS, bp, conference_days, private
+from companion.hunt.staff_views import MODE_LABELS, bp, conference_days
+from companion.sessions import not_stored
 from companion.schedule.interchange import ImportProblem
 
 UPLOAD_KIND = "hunt-stations-import"
@@ -48,7 +49,7 @@ def _check_page(token: str, notice: str | None = None, status: int = 200) -> Res
     checked, problem, filename = _read(token)
     html = render_template("hunt/staff_import_check.html", token=token, checked=checked, problem=problem,
                            filename=filename, notice=notice, form=ConfirmForm(), mode_labels=MODE_LABELS)
-    return private((html, status))
+    return not_stored((html, status))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -71,7 +72,7 @@ def import_upload() -> ResponseReturnValue:
         abort(400, "The form expired. Open the import page again.")
     html = render_template("hunt/staff_import_upload.html", form=form, error=error, columns=importing.COLUMNS,
                            days=conference_days())
-    return private((html, 400 if request.method == "POST" else 200))
+    return not_stored((html, 400 if request.method == "POST" else 200))
 
 
 @bp.get("/import/<token>")

@@ -15,7 +15,7 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -35,6 +35,7 @@ from companion.hunt import charts, codes, importing, queries, services
 from companion.hunt.booth_views import code_url
 from companion.hunt.models import Station
 from companion.schedule.queries import conference_zone, get_conference
+from companion.sessions import not_stored
 from companion.staff import links
 
 bp = Blueprint("hunt_staff", __name__, url_prefix="/staff/hunt")
@@ -73,13 +74,6 @@ class ModeForm(FlaskForm):
     confirm = HiddenField()
 
 
-def private(body: ResponseReturnValue) -> Response:
-    """Staff pages never go into a cache (the service worker honours no-store too)."""
-    response = current_app.make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _zone() -> ZoneInfo:
     return conference_zone(get_conference())
 
@@ -101,7 +95,7 @@ def conference_days() -> list[date]:
 
 
 def _csv(body: str, filename: str) -> Response:
-    response = private(body)
+    response = not_stored(body)
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -130,7 +124,7 @@ def _overview(rule_form: RuleForm | None = None, error: str | None = None, statu
         chart_height=charts.BARS_HEIGHT,
         rule_form=rule_form or RuleForm(formdata=None, stamps_needed=services.rule().stamps_needed),
         error=error, mode_labels=MODE_LABELS, conference_days=conference_days())
-    return private((html, status))
+    return not_stored((html, status))
 
 
 @bp.get("")
@@ -191,7 +185,7 @@ def _station_page(form: StationForm, *, station: Station | None, choices: list[d
         mode_labels=MODE_LABELS, staff=queries.booth_staff(station) if station else [],
         mode_form=ModeForm(formdata=None), name_max=services.NAME_MAX, location_max=services.LOCATION_MAX,
         description_max=services.DESCRIPTION_MAX)
-    return private((html, status))
+    return not_stored((html, status))
 
 
 def _checked_form(form: StationForm) -> None:
@@ -290,7 +284,7 @@ def switch_mode(code: str) -> ResponseReturnValue:
     if form.confirm.data != "1":
         html = render_template("hunt/staff_mode_confirm.html", station=station, mode=mode, mode_labels=MODE_LABELS,
                                form=ModeForm(formdata=None, mode=mode, confirm="1"))
-        return private(html)
+        return not_stored(html)
     now, old = timeutil.now(), station.mode
     services.set_mode(station, mode, now=now)
     record(_me(), "hunt.station.mode", station.code, now=now, old=old, new=mode)
@@ -312,7 +306,7 @@ def print_code(code: str) -> ResponseReturnValue:
         abort(409, f"{station.name} has a rotating code: it is shown on the booth's screen, not printed.")
     html = render_template("hunt/staff_print.html", station=station,
                            code=codes.fixed_code(station.code, station.fixed_code or ""))
-    return private(html)
+    return not_stored(html)
 
 
 @bp.get("/stations/<code>/qr.svg")
@@ -322,7 +316,7 @@ def print_qr(code: str) -> ResponseReturnValue:
     station = _station(code)
     if station.mode != "fixed":
         abort(409, f"{station.name} has a rotating code: it is shown on the booth's screen, not printed.")
-    response = private(qr_svg(code_url(codes.fixed_code(station.code, station.fixed_code or ""))))
+    response = not_stored(qr_svg(code_url(codes.fixed_code(station.code, station.fixed_code or ""))))
     response.mimetype = "image/svg+xml"
     return response
 
@@ -355,7 +349,7 @@ def day_page(day: str) -> ResponseReturnValue:
         chart_description=charts.station_hours_description(per_station),
         chart_height=charts.station_hours_height(per_station), chart_width=charts.WIDTH,
         needed=queries.needed_on(len(queries.day_stations(the_day))))
-    return private(html)
+    return not_stored(html)
 
 
 @bp.get("/days/<day>/completers.csv")

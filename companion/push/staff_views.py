@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -41,6 +41,7 @@ from companion.push.announcements import (
 from companion.push.models import Announcement
 from companion.push.services import PushInputError
 from companion.schedule.queries import conference_zone, get_conference
+from companion.sessions import not_stored
 from companion.staff import links
 
 bp = Blueprint("push_staff", __name__, url_prefix="/staff")
@@ -83,13 +84,6 @@ class Preview:
     devices: int
     send_at: datetime | None  # None: at once
     late: bool = False  # a time was given, but it has passed: at once
-
-
-def _private(body: ResponseReturnValue) -> Response:
-    """Staff pages never go into a cache (the service worker honours no-store too)."""
-    response = current_app.make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _zone() -> ZoneInfo:
@@ -152,7 +146,7 @@ def _page(form: AnnouncementForm, *, zone: ZoneInfo, now: datetime, preview: Pre
         labels={audience.key: audience.label for audience in audiences.choices()},
         deliveries=health.announcement_deliveries([a.code for a in listed]),
         title_max=TITLE_MAX, body_max=BODY_MAX, link_max=LINK_MAX)
-    return _private((html, status))
+    return not_stored((html, status))
 
 
 @bp.get("/announcements")
@@ -279,4 +273,4 @@ def health_panel() -> ResponseReturnValue:
                            age=format_age(report.oldest_due_age), chart=_data_uri(hosts_chart(report.hosts)),
                            chart_description=hosts_description(report.hosts), chart_height=chart_height(report.hosts),
                            chart_width=CHART_WIDTH, auto=auto, refresh_seconds=REFRESH_SECONDS)
-    return _private(html)
+    return not_stored(html)

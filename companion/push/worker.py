@@ -13,7 +13,7 @@ import threading
 from collections import deque
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask import Flask
@@ -43,23 +43,17 @@ class WorkerOptions:
 
 
 @dataclass
-class WorkerTotals:
-    """What a worker did so far."""
+class WorkerTotals(delivery.Recorded):
+    """What a worker did so far: the outcomes it recorded, and what it planned."""
 
     planned: int = 0
     withdrawn: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    expired: int = 0
-    subscriptions_deleted: int = 0
-    subscriptions_flagged: int = 0
     batches: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def add(self, recorded: delivery.Recorded) -> None:
-        for name in ("sent", "retried", "failed", "expired", "subscriptions_deleted", "subscriptions_flagged"):
-            setattr(self, name, getattr(self, name) + getattr(recorded, name))
+        """Count one :func:`delivery.record` call's outcomes."""
+        for outcome in fields(delivery.Recorded):
+            setattr(self, outcome.name, getattr(self, outcome.name) + getattr(recorded, outcome.name))
 
 
 def sender_for(app: Flask, options: WorkerOptions) -> Sender:
