@@ -97,6 +97,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(hunt_staff_views.bp)
     app.register_blueprint(push_views.bp)
     app.register_blueprint(push_staff_views.bp)
+    from companion.raffle import api as raffle_api
+    from companion.raffle import card as raffle_card  # noqa: F401 - adds the raffle to the hunt card
+    from companion.raffle import screen_views as raffle_screen_views
+    from companion.raffle import staff_views as raffle_staff_views
+    from companion.raffle import views as raffle_views
+
+    app.register_blueprint(raffle_api.bp)
+    app.register_blueprint(raffle_views.bp)
+    app.register_blueprint(raffle_staff_views.bp)
+    app.register_blueprint(raffle_screen_views.bp)
     from companion.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)
@@ -109,6 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.schedule.cli import schedule_cli
     from companion.agenda.cli import agenda_cli
     from companion.push.cli import push_cli
+    from companion.raffle.cli import raffle_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
@@ -118,4 +129,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(attendees_cli)
     app.cli.add_command(agenda_cli)
     app.cli.add_command(push_cli)
+    app.cli.add_command(raffle_cli)
     return app

@@ -40,6 +40,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         _load_schedule()
         _load_people()
         _load_hunt()
+        raffle_codes = _load_raffles()
         public_key = _push_keys(app)
         attendee_link, staff_link = _sign_in_links(app, base)
     click.echo(f"Schedule:  {base}/schedule")
@@ -49,6 +50,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"           (or {base}/staff/sign-in with sam@staff.example / {DEMO_STAFF_PASSWORD})")
     click.echo("Sign-in links work once, for 15 minutes; restart the demo or ask on /sign-in for new ones "
                "(demo mails are printed here and kept in instance/mail/).")
+    click.echo(f"Raffles:   {base}/staff/raffles (the desk; sign in as staff) · public proof of a drawn one: "
+               f"{base}/raffles/{raffle_codes[0]}")
     click.echo(f"Push:      {base}/me/notifications  (VAPID public key {public_key[:16]}...; "
                "a push worker runs beside the demo: reminders 10 minutes before starred sessions)")
     if not no_serve:
@@ -98,6 +101,25 @@ def _load_hunt() -> None:
                              rng=random.Random(2026), staff=staff)
     db.session.commit()
     click.echo(f"Hunt: {summary}.", err=True)
+
+
+def _load_raffles() -> list[str]:
+    from companion import timeutil
+    from companion.accounts import demo_people, services
+    from companion.extensions import db
+    from companion.raffle.demo_data import load_demo_raffles
+    from companion.schedule import queries
+    from companion.schedule.days import conference_day
+
+    zone = queries.conference_zone(queries.get_conference())
+    staff = services.user_by_email(demo_people.DEMO_STAFF_EMAIL)
+    assert staff is not None
+    now = timeutil.now()
+    summary, codes = load_demo_raffles(conference_day(now, zone), now=now, zone=zone, rng=random.Random(2027),
+                                       staff=staff, card_url="/hunt")
+    db.session.commit()
+    click.echo(f"Raffles: {summary}.", err=True)
+    return codes
 
 
 def _load_schedule() -> None:

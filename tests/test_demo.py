@@ -44,6 +44,11 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
     assert re.search(r"^Hunt: 6 hunt stations, (34|0) stamps; booth account booth@acme\.example / demo-booth-password "
                      r"\(Acme AI\)\.$", first.output, re.M)
     assert "Hunt: The database already holds hunt stations; keeping them." in second.output
+    assert re.search(r"^Raffles: Early birds' raffle (drawn|frozen) \([A-Z0-9]{8}\), Daily hunt raffle open at 15:45 "
+                     r"\([A-Z0-9]{8}\)\.$", first.output, re.M)
+    assert "Raffles: The database already holds raffles; keeping them." in second.output
+    assert re.search(r"^Raffles:   http://127\.0\.0\.1:5055/staff/raffles .* http://127\.0\.0\.1:5055/raffles/[A-Z0-9]{8}$",
+                     first.output, re.M)
     assert re.search(r"^Push:      http://127\.0\.0\.1:5055/me/notifications  \(VAPID public key [\w-]{16}\.\.\.;", first.output, re.M)
     assert "Made a VAPID key pair" in first.output and "Made a VAPID key pair" not in second.output
     assert (tmp_path / "vapid_private.pem").stat().st_mode & 0o777 == 0o600
@@ -66,6 +71,7 @@ def _check_demo_data(db: Session) -> None:
     assert db.scalar(select(sa.func.count()).select_from(Attendee).where(Attendee.checked_in_at.is_not(None))) == 19
     assert db.scalars(select(User.role).where(User.email == "sam@staff.example")).one() == "admin"
     _check_demo_hunt(db, conference)
+    _check_demo_raffles(db, conference)
     types = Counter(db.scalars(select(ScheduleSession.type)))
     assert set(types) == {"Keynote", "Talk", "Lightning Talk", "Workshop", "Break"}
     assert types["Keynote"] == 4
@@ -84,6 +90,25 @@ def _check_demo_hunt(db: Session, conference: Conference) -> None:
     assert stamps == (34 if today == conference.start_date else 0)
     booth = db.scalars(select(User).where(User.email == "booth@acme.example")).one()
     assert (booth.role, booth.booth_code) == ("booth", stations[1].code)
+
+
+def _check_demo_raffles(db: Session, conference: Conference) -> None:
+    from companion.raffle.models import Raffle, RaffleEntry, RaffleWinner
+    from companion.raffle.proof import problems
+    from companion.schedule.days import conference_day
+
+    morning, daily = db.scalars(select(Raffle).order_by(Raffle.id)).all()
+    completers = 8 if conference_day(datetime.now(UTC), ZoneInfo("Europe/Paris")) == conference.start_date else 0
+    entries = sorted(db.scalars(select(RaffleEntry.entry_code).where(RaffleEntry.raffle_id == morning.id)))
+    assert (len(entries), daily.frozen_at, daily.winners_wanted) == (completers, None, 1)
+    winners = db.execute(select(RaffleWinner.k, RaffleEntry.entry_code, RaffleWinner.status)
+                         .join(RaffleEntry).order_by(RaffleWinner.k)).all()
+    assert len(winners) == min(2, completers) and {status for _, _, status in winners} <= {"drawn"}
+    if completers:  # the same check anyone can run on the published proof
+        proof = {"algorithm": "sha256-counter-v1", "entries": entries, "excluded": [], "list_hash": morning.list_hash,
+                 "commitment": morning.commitment, "seed": morning.seed, "winners_wanted": 2,
+                 "winners": [{"k": k, "entry": e, "status": s} for k, e, s in winners]}
+        assert problems(proof) == []
 
 
 def _printed_link(server: subprocess.Popen, label: str, deadline: float) -> str:

@@ -78,6 +78,11 @@ PUBLIC: dict[str, set[str]] = {
     # (no session: knowing the old endpoint, a secret of that device, is the proof)
     "/api/v1/push/key": {"GET"},
     "/api/v1/push/subscriptions/renew": {"POST"},
+    # raffles: prizes, entry codes (pseudonyms, never names), hashes, seeds and winners' codes are
+    # published so that anyone can check a draw
+    "/raffles": {"GET"},
+    "/raffles/<>": {"GET"},
+    "/api/v1/raffles/<>/proof": {"GET"},
 }
 
 # State-changing routes that cannot carry a CSRF token, and why they need none.

@@ -12,10 +12,12 @@ Each view parses its input, checks access, calls the hunt services, commits once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template
+from markupsafe import Markup
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -114,6 +116,15 @@ def hunt_progress(card: queries.Card) -> dict[str, object]:
 
 # --- My card ---------------------------------------------------------------------------------
 
+# Sections other features add below the card (the raffle's "your entry: 7QK2-M9"), so the hunt
+# does not import them: render(user_id, day, zone) -> HTML, or "" for nothing.
+_card_sections: list[Callable[[int, date, ZoneInfo], str]] = []
+
+
+def register_card_section(render: Callable[[int, date, ZoneInfo], str]) -> None:
+    """Show ``render(user_id, day, zone)`` (HTML) on the hunt card, below the stations."""
+    _card_sections.append(render)
+
 
 @bp.get("/hunt")
 @attendee_required
@@ -123,7 +134,9 @@ def card() -> ResponseReturnValue:
     day = _today(zone)
     my_card = queries.card(_me().id, day)
     other_days = [d for d in queries.hunt_days() if d != day] if not my_card.stations else []
-    html = render_template("hunt/card.html", card=my_card, zone=zone, other_days=other_days)
+    sections = [section(_me().id, day, zone) for section in _card_sections]
+    html = render_template("hunt/card.html", card=my_card, zone=zone, other_days=other_days,
+                           sections=[Markup(s) for s in sections if s])
     return _private(html, store=True)
 
 

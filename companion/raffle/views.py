@@ -1,0 +1,38 @@
+"""Public raffle pages: what anyone may see and check.
+
+``/raffles`` lists the raffles; ``/raffles/<code>`` shows one: prize, draw time, who may enter, and
+from the freeze the sorted entry codes, the list hash and the commitment; after the draw the seed
+and the winners' entry codes (never names), with how to check the draw. Nothing here is personal:
+an attendee finds their own entry code on their hunt card.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
+
+from companion.raffle import queries
+from companion.schedule.queries import conference_zone, get_conference
+from companion.sessions import mark_public
+
+bp = Blueprint("raffle", __name__, url_prefix="/raffles")
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """Every raffle, by draw time, with where it stands."""
+    mark_public()
+    return render_template("raffle/index.html", raffles=queries.all_raffles(),
+                           zone=conference_zone(get_conference()))
+
+
+@bp.get("/<code>")
+def page(code: str) -> ResponseReturnValue:
+    """One raffle's public page: the published entries and hashes, then the seed and the winners."""
+    raffle = queries.by_code(code)
+    if raffle is None:
+        abort(404, "There is no raffle with this code.")
+    mark_public()
+    return render_template("raffle/page.html", raffle=raffle, proof=queries.proof(raffle),
+                           winners=queries.winners(raffle), zone=conference_zone(get_conference()),
+                           eligibility=queries.ELIGIBILITY_LABELS[raffle.eligibility])
