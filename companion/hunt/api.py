@@ -16,16 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response as SpecResponse
 
 from companion import timeutil
+from companion.accounts import my_data
 from companion.accounts.access import attendee_required
 from companion.accounts.models import User
 from companion.errors import Problem
 from companion.extensions import api_spec, db
 from companion.hunt import codes, queries, segments, services  # noqa: F401 - segments registers an audience
 from companion.hunt.limits import stamp_rate_limit
+from companion.hunt.my_data import export_stamps
 from companion.schedule import queries as schedule_queries
 from companion.schedule.days import conference_day
 
 bp = Blueprint("hunt_api", __name__, url_prefix="/api/v1/hunt")
+my_data.register_exporter("hunt_stamps", export_stamps)
 
 class StampIn(BaseModel):
     """A scanned booth code (or the URL of the booth's QR); ``share_contact``: the booth may see my name."""

@@ -12,12 +12,15 @@ from flask import Blueprint
 from pydantic import BaseModel, Field
 from spectree import Response as SpecResponse
 
+from companion.accounts import my_data
 from companion.errors import Problem
 from companion.extensions import api_spec
 from companion.raffle import queries
+from companion.raffle.my_data import export_entries
 from companion.sessions import mark_public
 
 bp = Blueprint("raffle_api", __name__, url_prefix="/api/v1/raffles")
+my_data.register_exporter("raffle_entries", export_entries)
 
 
 class WinnerOut(BaseModel):

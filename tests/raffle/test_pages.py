@@ -194,6 +194,13 @@ def test_public_page_and_card_show_the_entry_and_the_win(app, client, staff, clo
     assert _texts(card, "//*[@data-raffle-state]") == [
         "You won! Claim your prize at the raffle desk in the expo hall by 16:15; show this entry code."]
 
+    data = public.get("/me/data.json").get_json()
+    assert data["raffle_entries"] == [{"raffle": "Day one raffle", "day": "2026-04-07", "entry": code,
+                                       "excluded": False, "won": "drawn"}]
+    assert data["hunt_stamps"] == [{"station": "Booth 2026-04-07", "day": "2026-04-07",
+                                    "stamped_at": "2026-04-07T09:00:00+00:00", "method": "code",
+                                    "shared_contact_with_booth": False}]
+
     state = client.get(f"/staff/raffles/{raffle.code}/screen.json").get_json()
     assert state["state"] == "drawn" and sorted(w["name"] for w in state["winners"]) == [
         "Person N.", "Person N.", "Person N."]
