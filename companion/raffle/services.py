@@ -101,10 +101,12 @@ def update_raffle(raffle: Raffle, fields: RaffleFields, *, actor: User | None, n
     values = _checked(fields, zone)
     _require_open(raffle)
     changed = {key: value for key, value in values.items() if getattr(raffle, key) != value}
-    for key, value in changed.items():
-        setattr(raffle, key, value)
-    raffle.updated_at = now
-    db.session.flush()
+    # Conditional: a freeze committed a moment ago wins, and what it published stays as it was.
+    done = db.session.execute(update(Raffle).where(Raffle.id == raffle.id, Raffle.frozen_at.is_(None))
+                              .values(**changed, updated_at=now).execution_options(synchronize_session=False))
+    db.session.expire(raffle)
+    if done.rowcount != 1:
+        raise RaffleError("frozen", "Someone froze the entries a moment ago: this raffle can no longer change.")
     record(actor, "raffle.update", raffle.code, now=now,
            changed={k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in changed.items()})
 

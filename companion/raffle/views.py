@@ -13,15 +13,17 @@ from flask.typing import ResponseReturnValue
 
 from companion.raffle import queries
 from companion.schedule.queries import conference_zone, get_conference
-from companion.sessions import mark_public
 
 bp = Blueprint("raffle", __name__, url_prefix="/raffles")
+
+# Beyond this many entries the page links to the proof instead of listing them (a phone should not
+# download a megabyte of codes to see who won).
+ENTRIES_ON_PAGE = 2000
 
 
 @bp.get("")
 def index() -> ResponseReturnValue:
     """Every raffle, by draw time, with where it stands."""
-    mark_public()
     return render_template("raffle/index.html", raffles=queries.all_raffles(),
                            zone=conference_zone(get_conference()))
 
@@ -32,7 +34,6 @@ def page(code: str) -> ResponseReturnValue:
     raffle = queries.by_code(code)
     if raffle is None:
         abort(404, "There is no raffle with this code.")
-    mark_public()
-    return render_template("raffle/page.html", raffle=raffle, proof=queries.proof(raffle),
+    return render_template("raffle/page.html", raffle=raffle, proof=queries.proof(raffle), list_shown=ENTRIES_ON_PAGE,
                            winners=queries.winners(raffle), zone=conference_zone(get_conference()),
                            eligibility=queries.ELIGIBILITY_LABELS[raffle.eligibility])
