@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 
 from companion.accounts.models import Attendee, User
-from companion.accounts.services import normalise_email, record
+from companion.accounts.services import AccountError, normalise_email, record
 from companion.codes import new_code
 from companion.extensions import db
 from companion.push import services as push
@@ -130,7 +130,11 @@ def set_list(raffle: Raffle, lines: list[str], *, actor: User | None, now: datet
     for number, line in enumerate(lines, start=1):
         value = line.strip().strip('"').strip()
         if value and not value.startswith("#"):
-            key = normalise_email(value) if "@" in value else value
+            try:
+                key = normalise_email(value) if "@" in value else value
+            except AccountError:
+                raise RaffleError("list", f"Line {number}: {value} is not a valid email address. Nothing was changed.",
+                                  loc=f"line {number}") from None
             if key in wanted:
                 raise RaffleError("list", f"Line {number}: {value} is also on line {wanted[key]}.", loc=f"line {number}")
             wanted[key] = number
