@@ -704,3 +704,34 @@ def test_my_entries_lists_the_days_raffles_with_the_win(db, conference):
     assert [(e.raffle.code, e.entry_code, e.excluded, e.won) for e in queries.my_entries(me.id, DAY_TWO)] == [
         (tomorrow.code, code_of[(tomorrow.id, me.id)], True, None)]  # a win on day one counts on day two too
     assert queries.my_entries(others[0].id, DAY_TWO) == []
+
+
+class _RepeatingRandom(random.Random):
+    """Random bytes that start with the same four bytes twice, then come from a seeded generator."""
+
+    def __init__(self) -> None:
+        super().__init__(5)
+        self.first = True
+
+    def randbytes(self, n: int) -> bytes:
+        if self.first:
+            self.first = False
+            return (b"\x00\x00\x00\x07" * 2 + super().randbytes(n))[:n]
+        return super().randbytes(n)
+
+
+def test_entry_codes_are_distinct_even_when_the_random_bytes_repeat():
+    codes = services.entry_codes(_RepeatingRandom(), 5)
+
+    assert len(codes) == 5 == len(set(codes))
+    assert codes[0] == "HAAA-AA"  # 7 in base 31, least significant character first: "H" then zeros
+    assert all(re.fullmatch(r"[A-HJ-KMNP-Z2-9]{4}-[A-HJ-KMNP-Z2-9]{2}", c) for c in codes)
+
+
+def test_entry_codes_reject_the_uneven_top_of_the_four_byte_range():
+    class Top(random.Random):
+        def randbytes(self, n: int) -> bytes:
+            # 0xFFFFFFFF is above the last whole multiple of 31**6 below 2**32: rejected, then 1 is used.
+            return (b"\xff\xff\xff\xff" + (1).to_bytes(4, "big")) * (n // 8) + b"\x00" * (n % 8)
+
+    assert services.entry_codes(Top(), 1) == ["BAAA-AA"]
