@@ -26,6 +26,7 @@ const OFFLINE_URL = "/offline";
 const NETWORK_TIMEOUT_MS = 4000;
 const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/|hunt(\/|$)|h\/|booth(\/|$))/;
 const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
+const NOT_SAVED_ON_ACTIVATION = /^\/(sign-in|staff)(\/|$)/;
 // Every filter and search result is a page of its own: keep the newest few hundred, not all.
 const MAX_RUNTIME_ENTRIES = 300;
 
@@ -61,7 +62,10 @@ async function saveOpenPages() {
   await Promise.allSettled(
     windows
       .map((client) => new URL(client.url))
-      .filter((url) => url.origin === self.location.origin && url.pathname !== OFFLINE_URL)
+      // Not the sign-in pages or staff pages: a signed-out copy's session cookie could land after
+      // the sign-in that just happened in that tab and sign the person out again.
+      .filter((url) => url.origin === self.location.origin && url.pathname !== OFFLINE_URL &&
+        !NOT_SAVED_ON_ACTIVATION.test(url.pathname))
       .map(async (url) => {
         if (await cache.match(url.href)) return;
         const response = await fetch(url.href, { credentials: "same-origin" });

@@ -62,6 +62,8 @@ function reveal(list, winner) {
 }
 
 let revealing = Promise.resolve();
+// Winners shown or waiting for their shuffle: a poll during a shuffle must not queue one again.
+const queued = new Set([...screen?.querySelectorAll("[data-winners] li[data-entry]") ?? []].map((li) => li.dataset.entry));
 
 function show(state) {
   screen.dataset.state = state.state;
@@ -76,14 +78,16 @@ function show(state) {
   }
   const list = screen.querySelector("[data-winners]");
   const wanted = new Set(state.winners.map((w) => w.entry));
-  for (const item of list.querySelectorAll("li[data-entry]")) {
-    if (!wanted.has(item.dataset.entry)) item.remove(); // not claimed: a redraw replaces it
+  for (const entry of [...queued]) {
+    if (!wanted.has(entry)) queued.delete(entry); // not claimed: a redraw replaces it
   }
-  const present = new Set([...list.querySelectorAll("li[data-entry]")].map((li) => li.dataset.entry));
+  for (const item of list.querySelectorAll("li[data-entry]")) {
+    if (!wanted.has(item.dataset.entry)) item.remove();
+  }
   for (const winner of state.winners) {
-    if (!present.has(winner.entry)) {
-      present.add(winner.entry);
-      revealing = revealing.then(() => reveal(list, winner));
+    if (!queued.has(winner.entry)) {
+      queued.add(winner.entry);
+      revealing = revealing.then(() => (queued.has(winner.entry) ? reveal(list, winner) : undefined));
     }
   }
 }
