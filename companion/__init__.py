@@ -107,6 +107,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(raffle_views.bp)
     app.register_blueprint(raffle_staff_views.bp)
     app.register_blueprint(raffle_screen_views.bp)
+    from companion.voting import api as voting_api
+    from companion.voting import staff_views as voting_staff_views
+    from companion.voting import views as voting_views
+
+    app.register_blueprint(voting_api.bp)
+    app.register_blueprint(voting_views.bp)
+    app.register_blueprint(voting_staff_views.bp)
     from companion.staff import views as staff_views
 
     app.register_blueprint(staff_views.bp)

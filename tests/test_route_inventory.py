@@ -83,6 +83,10 @@ PUBLIC: dict[str, set[str]] = {
     "/raffles": {"GET"},
     "/raffles/<>": {"GET"},
     "/api/v1/raffles/<>/proof": {"GET"},
+    # poster voting: the posters (titles, authors and boards are on the boards for all to read)
+    "/api/v1/posters": {"GET"},
+    "/posters": {"GET"},
+    "/posters/<>": {"GET"},
 }
 
 # State-changing routes that cannot carry a CSRF token, and why they need none.

@@ -58,10 +58,11 @@ def test_download_holds_exactly_the_persons_data(client, db, ada):
                            "used_at": None}],
         "audit_events": [{"at": "2026-04-07T07:12:00+00:00", "action": "consent.set", "subject": "share_contact",
                           "details": {"value": True}}],
-        # Sections registered by later features (the agenda, push, the hunt, raffles), empty for this person.
+        # Sections registered by later features (the agenda, push, the hunt, raffles, voting), empty for this person.
         "starred_sessions": [],
         "hunt_stamps": [],
         "raffle_entries": [],
+        "poster_votes": [],
         "agenda_links": [],
         "notifications": {"devices": [], "messages": [],
                           "preferences": {"reminders": True, "lead_minutes": 10, "change_alerts": True,
