@@ -41,6 +41,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         _load_people()
         _load_hunt()
         raffle_codes = _load_raffles()
+        _load_posters()
         public_key = _push_keys(app)
         attendee_link, staff_link = _sign_in_links(app, base)
     click.echo(f"Schedule:  {base}/schedule")
@@ -52,6 +53,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
                "(demo mails are printed here and kept in instance/mail/).")
     click.echo(f"Raffles:   {base}/staff/raffles (the desk; sign in as staff) · public proof of a drawn one: "
                f"{base}/raffles/{raffle_codes[0]}")
+    click.echo(f"Posters:   {base}/posters (vote as the attendee) · staff tally: {base}/staff/voting")
     click.echo(f"Push:      {base}/me/notifications  (VAPID public key {public_key[:16]}...; "
                "a push worker runs beside the demo: reminders 10 minutes before starred sessions)")
     if not no_serve:
@@ -120,6 +122,21 @@ def _load_raffles() -> list[str]:
     db.session.commit()
     click.echo(f"Raffles: {summary}.", err=True)
     return codes
+
+
+def _load_posters() -> None:
+    from companion import timeutil
+    from companion.accounts import demo_people, services
+    from companion.extensions import db
+    from companion.schedule import queries
+    from companion.voting.demo_data import load_demo_posters
+
+    staff = services.user_by_email(demo_people.DEMO_STAFF_EMAIL)
+    assert staff is not None
+    summary = load_demo_posters(now=timeutil.now(), zone=queries.conference_zone(queries.get_conference()),
+                                rng=random.Random(2028), staff=staff)
+    db.session.commit()
+    click.echo(f"Posters: {summary}.", err=True)
 
 
 def _load_schedule() -> None:

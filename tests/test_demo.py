@@ -49,6 +49,10 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
     assert "Raffles: The database already holds raffles; keeping them." in second.output
     assert re.search(r"^Raffles:   http://127\.0\.0\.1:5055/staff/raffles .* http://127\.0\.0\.1:5055/raffles/[A-Z0-9]{8}$",
                      first.output, re.M)
+    assert re.search(r"^Posters: 36 posters, voting open until \d\d:\d\d, 60 votes cast\.$", first.output, re.M)
+    assert "Posters: The database already holds posters; keeping them." in second.output
+    assert "Posters:   http://127.0.0.1:5055/posters (vote as the attendee) · staff tally: " \
+           "http://127.0.0.1:5055/staff/voting" in first.output
     assert re.search(r"^Push:      http://127\.0\.0\.1:5055/me/notifications  \(VAPID public key [\w-]{16}\.\.\.;", first.output, re.M)
     assert "Made a VAPID key pair" in first.output and "Made a VAPID key pair" not in second.output
     assert (tmp_path / "vapid_private.pem").stat().st_mode & 0o777 == 0o600
@@ -72,6 +76,7 @@ def _check_demo_data(db: Session) -> None:
     assert db.scalars(select(User.role).where(User.email == "sam@staff.example")).one() == "admin"
     _check_demo_hunt(db, conference)
     _check_demo_raffles(db, conference)
+    _check_demo_posters(db)
     types = Counter(db.scalars(select(ScheduleSession.type)))
     assert set(types) == {"Keynote", "Talk", "Lightning Talk", "Workshop", "Break"}
     assert types["Keynote"] == 4
@@ -109,6 +114,18 @@ def _check_demo_raffles(db: Session, conference: Conference) -> None:
                  "commitment": morning.commitment, "seed": morning.seed, "winners_wanted": 2,
                  "winners": [{"k": k, "entry": e, "status": s} for k, e, s in winners]}
         assert problems(proof) == []
+
+
+def _check_demo_posters(db: Session) -> None:
+    from companion.voting.models import Ballot, Poster, VoteCategory, VotingWindow
+
+    assert db.scalar(select(sa.func.count()).select_from(Poster)) == 36
+    assert db.scalars(select(VoteCategory.name).order_by(VoteCategory.position)).all() == ["Best poster", "People's choice"]
+    window = db.scalars(select(VotingWindow)).one()
+    assert window.opens_at < datetime.now(UTC) < window.closes_at
+    per_category = db.execute(select(Ballot.category_id, sa.func.count(), sa.func.count(sa.distinct(Ballot.user_id)))
+                              .group_by(Ballot.category_id)).all()
+    assert sorted(n for _, n, _ in per_category) == [30, 30] and all(n == people for _, n, people in per_category)
 
 
 def _printed_link(server: subprocess.Popen, label: str, deadline: float) -> str:
