@@ -20,7 +20,7 @@ from companion.accounts.models import User
 from companion.accounts.services import record
 from companion.codes import new_code, unique_slug
 from companion.extensions import db
-from companion.voting.models import VOTERS, Ballot, Poster, TieBreak, VoteCategory, VotingWindow
+from companion.voting.models import VOTERS, Ballot, Poster, TieBreak, VoteCategory, VotingWindow, poster_category
 
 TITLE_MAX, AUTHORS_MAX, BOARD_MAX, CATEGORY_MAX, ABSTRACT_MAX = 300, 500, 20, 100, 5000
 
@@ -212,6 +212,10 @@ def cast_vote(user: User, poster: Poster, category: VoteCategory, *, now: dateti
     """
     _refuse_voter(user, window(), now, zone)
     if category not in poster.categories:
+        has_posters = db.session.scalar(select(poster_category.c.poster_id)
+                                        .where(poster_category.c.category_id == category.id).limit(1))
+        if has_posters is None:
+            raise VotingError("category", f"{category.name} has no posters to vote for.", loc="category")
         raise VotingError("category", f"{poster.title} is not in {category.name}.", loc="category")
     module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     statement = module.insert(Ballot).values(user_id=user.id, category_id=category.id, poster_id=poster.id,
