@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from companion.accounts.models import Attendee, User
@@ -29,7 +30,8 @@ def _load_user(login_id: str) -> User | None:
     user_id, _, version = login_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # With the attendee profile: most pages and every vote or stamp ask for it next.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.attendee)])
     if user is None or user.session_version != int(version):
         return None  # signed out everywhere since this session began
     return user

@@ -65,6 +65,10 @@ class PostersOut(BaseModel):
     posters: list[PosterOut]
 
 
+def _zone():  # noqa: ANN202 - ZoneInfo; asked for only to word a refusal
+    return schedule_queries.conference_zone(schedule_queries.get_conference())
+
+
 def _me() -> User:
     return current_user._get_current_object()  # noqa: SLF001
 
@@ -94,16 +98,14 @@ def my_votes() -> MyVotesOut:
                                                   HTTP_422=None), tags=["voting"])
 def vote(category: str, json: VoteIn) -> VoteOut:
     """Vote for a poster in a category, or move my vote to it (one ballot per category)."""
-    found = queries.category_by_code(category)
+    poster, found, in_category = queries.vote_target(json.poster, category)
     if found is None:
         raise Problem(404, f"There is no voting category {category}.", errors=[{"loc": "category", "msg": "unknown"}])
-    poster = queries.poster_by_code(json.poster)
     if poster is None:
         raise Problem(404, f"There is no poster {json.poster}: check the code on the board.",
                       errors=[{"loc": "poster", "msg": "unknown"}])
-    zone = schedule_queries.conference_zone(schedule_queries.get_conference())
     try:
-        result = services.cast_vote(_me(), poster, found, now=timeutil.now(), zone=zone)
+        result = services.cast_vote(_me(), poster, found, now=timeutil.now(), zone=_zone, in_category=in_category)
     except services.VotingError as exc:
         db.session.rollback()
         raise Problem(422, str(exc), errors=[{"loc": exc.loc or "poster", "msg": str(exc), "reason": exc.reason}]) from exc

@@ -52,7 +52,8 @@ def parse(data: bytes) -> list[services.PosterFields]:
                                    loc="line 1")
     rows: list[services.PosterFields] = []
     boards: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
+    for raw in reader:
+        number = reader.line_num  # the file's line where this row ends (rows may span lines)
         row = {(k or "").strip().lower(): (v or "") for k, v in raw.items() if k is not None}
         if not any(value.strip() for value in row.values()):
             continue

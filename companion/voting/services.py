@@ -8,12 +8,14 @@ function or command commits. Staff actions are audited.
 
 from __future__ import annotations
 
+import functools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import Boolean, Executable, Integer, bindparam, case, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from companion.accounts.models import User
@@ -79,7 +81,15 @@ def checked_fields(fields: PosterFields) -> PosterFields:
             raise VotingError("field", f"The poster needs a {loc} of 1 to {most} characters.", loc=loc)
     if abstract and len(abstract) > ABSTRACT_MAX:
         raise VotingError("field", f"The abstract has at most {ABSTRACT_MAX} characters.", loc="abstract")
-    categories = tuple(dict.fromkeys(" ".join(c.split()) for c in fields.categories if c and c.strip()))
+    # One of each, compared as categories are (case-insensitively): "Best poster; best poster" is one.
+    named: dict[str, str] = {}
+    for raw in fields.categories:
+        name = " ".join((raw or "").split())
+        if len(name) > CATEGORY_MAX:
+            raise VotingError("field", f"A category has a name of 1 to {CATEGORY_MAX} characters.", loc="categories")
+        if name:
+            named.setdefault(name.lower(), name)
+    categories = tuple(named.values())
     if not categories:
         raise VotingError("field", "Put the poster in at least one category (for instance Best poster).",
                           loc="categories")
@@ -203,31 +213,69 @@ def _refuse_voter(user: User, w: VotingWindow, now: datetime, zone: ZoneInfo) ->
         raise VotingError("not_checked_in", "Only checked-in attendees can vote: show your badge at the door first.")
 
 
-def cast_vote(user: User, poster: Poster, category: VoteCategory, *, now: datetime, zone: ZoneInfo) -> VoteResult:
+def cast_vote(user: User, poster: Poster, category: VoteCategory, *, now: datetime,
+              zone: ZoneInfo | Callable[[], ZoneInfo], in_category: bool | None = None) -> VoteResult:
     """Vote for ``poster`` in ``category``, or move this person's vote there; atomic and final for
     the last writer. Staff votes are kept but not counted (they may try the page).
 
+    One statement does it: ``INSERT ... SELECT ... WHERE <the window is open for this voter> ON
+    CONFLICT (user_id, category_id) DO UPDATE``, so a vote and a close racing each other never
+    leave a vote after the close, and the window costs no query of its own. Only a refusal reads
+    more, to say why.
+
+    :param zone: the conference's zone, or a function giving it (looked up only to word a refusal).
+    :param in_category: whether ``poster`` is in ``category``, if the caller already knows it.
     :raise VotingError: voting not open or closed (with the time), not allowed to vote, or the
         poster is not in this category.
     """
-    _refuse_voter(user, window(), now, zone)
-    if category not in poster.categories:
+    member = in_category if in_category is not None else category in poster.categories
+    if not member or (user.attendee is None and not user.role):
+        _refuse_voter(user, window(), now, _zone_of(zone))
         has_posters = db.session.scalar(select(poster_category.c.poster_id)
                                         .where(poster_category.c.category_id == category.id).limit(1))
         if has_posters is None:
             raise VotingError("category", f"{category.name} has no posters to vote for.", loc="category")
         raise VotingError("category", f"{poster.title} is not in {category.name}.", loc="category")
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(Ballot).values(user_id=user.id, category_id=category.id, poster_id=poster.id,
-                                             counted=not user.role, cast_at=now, updated_at=now, changes=0)
+    counted = not user.role
+    checked_in_only = counted and user.attendee is not None and user.attendee.checked_in_at is None
+    statement = _vote_statement(db.session.get_bind().dialect.name, checked_in_only)
+    changes = db.session.execute(statement, {"user_id": user.id, "category_id": category.id, "poster_id": poster.id,
+                                             "counted": counted, "now": now}).scalar()
+    if changes is None:  # the window is not open for this voter: say why
+        _refuse_voter(user, window(), now, _zone_of(zone))
+        raise VotingError("closed", "Voting is not open.")
+    return VoteResult(category, poster, changes=changes, counted=counted)
+
+
+@functools.cache
+def _vote_statement(dialect: str, needs_attendees_window: bool) -> Executable:
+    """The vote's one statement, built once per database kind (building it costs more than running it).
+
+    ``INSERT INTO ballot SELECT :user_id, ... WHERE EXISTS (the window is open at :now [for any
+    attendee]) ON CONFLICT (user_id, category_id) DO UPDATE SET poster_id, updated_at, changes + 1
+    if the poster changed RETURNING changes``.
+    """
+    now = bindparam("now", type_=Ballot.__table__.c.cast_at.type)
+    opened = [VotingWindow.opens_at <= now, or_(VotingWindow.closes_at.is_(None), VotingWindow.closes_at > now)]
+    if needs_attendees_window:  # an attendee not checked in votes only while any attendee may
+        opened.append(VotingWindow.voters == "attendees")
+    values = select(bindparam("user_id", type_=Integer), bindparam("category_id", type_=Integer),
+                    bindparam("poster_id", type_=Integer), bindparam("counted", type_=Boolean), now, now,
+                    literal(0)).where(exists().where(*opened))
+    module = postgresql if dialect == "postgresql" else sqlite
+    ballot = Ballot.__table__  # Core, not the ORM entity: parameters are one vote's, not rows to insert
+    statement = module.insert(ballot).from_select(
+        ["user_id", "category_id", "poster_id", "counted", "cast_at", "updated_at", "changes"], values)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["user_id", "category_id"],
         set_={"poster_id": excluded.poster_id, "updated_at": excluded.updated_at,
-              "changes": Ballot.changes + case((Ballot.poster_id != excluded.poster_id, 1), else_=0)},
-    ).returning(Ballot.changes)
-    changes = db.session.execute(statement).scalar_one()
-    return VoteResult(category, poster, changes=changes, counted=not user.role)
+              "changes": ballot.c.changes + case((ballot.c.poster_id != excluded.poster_id, 1), else_=0)},
+    ).returning(ballot.c.changes)
+
+
+def _zone_of(zone: ZoneInfo | Callable[[], ZoneInfo]) -> ZoneInfo:
+    return zone if isinstance(zone, ZoneInfo) else zone()
 
 
 # --- reveal and tie-break ---------------------------------------------------------------
