@@ -202,7 +202,7 @@ class VoteResult:
 def _refuse_voter(user: User, w: VotingWindow, now: datetime, zone: ZoneInfo) -> None:
     if not is_open(w, now):
         if w.opens_at is None or now < w.opens_at:
-            when = f" at {w.opens_at.astimezone(zone):%H:%M on %d %B}" if w.opens_at else ""
+            when = f" at {w.opens_at.astimezone(zone):%H:%M on %-d %B}" if w.opens_at else ""
             raise VotingError("not_open", f"Voting has not opened yet{when}.")
         raise VotingError("closed", f"Voting closed at {w.closes_at.astimezone(zone):%H:%M}. Your earlier vote, if "
                                     "any, stands.")
@@ -269,7 +269,10 @@ def _vote_statement(dialect: str, needs_attendees_window: bool) -> Executable:
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["user_id", "category_id"],
-        set_={"poster_id": excluded.poster_id, "updated_at": excluded.updated_at,
+        # updated_at is when the vote last moved: voting again for the same poster changes nothing.
+        set_={"poster_id": excluded.poster_id,
+              "updated_at": case((ballot.c.poster_id != excluded.poster_id, excluded.updated_at),
+                                 else_=ballot.c.updated_at),
               "changes": ballot.c.changes + case((ballot.c.poster_id != excluded.poster_id, 1), else_=0)},
     ).returning(ballot.c.changes)
 

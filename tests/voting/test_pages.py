@@ -90,7 +90,7 @@ def test_voting_before_the_opening_says_when_it_opens(client, ada, clock):
     clock.set(OPENS - timedelta(minutes=5))
     early = _vote(client, poster)
     assert early.status_code == 422
-    assert _texts(early, "//*[@data-vote-error]") == ["Voting has not opened yet at 18:00 on 07 April."]
+    assert _texts(early, "//*[@data-vote-error]") == ["Voting has not opened yet at 18:00 on 7 April."]
     assert _ballots() == []
 
 
