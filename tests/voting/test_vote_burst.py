@@ -10,6 +10,7 @@ and a page load leave them (as bench/stamps.py and bench/vote_burst.py do). No t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import collections
 import contextlib
 import hashlib
@@ -199,7 +200,10 @@ def _put_all(port: int, votes: list[tuple[Person, str, str]], connections: int) 
 
             await asyncio.gather(*(connection() for _ in range(min(connections, len(votes)))))
 
-    asyncio.run(go())
+    # In a thread of its own: Playwright's sync API (the browser tests, earlier in the same run)
+    # leaves an event loop running in this one, and asyncio.run() refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, go()).result()
     return answers
 
 
