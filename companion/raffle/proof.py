@@ -26,6 +26,8 @@ def problems(proof: dict[str, Any]) -> list[str]:
         return ["entries: not a list of entry codes"]
     if entries != sorted(entries) or len(set(entries)) != len(entries):
         return ["entries: not sorted, or an entry appears twice"]
+    if proof.get("list_hash") is None:
+        return ["list_hash: not published yet (the entries are not frozen)"]
     digest = algorithm.list_hash(entries)
     if proof.get("list_hash") != digest:
         return [f"list_hash: the entries hash to {digest}, the proof says {proof.get('list_hash')}"]

@@ -5,7 +5,7 @@
 - ``PUT /api/v1/votes/<category code>`` with ``{"poster": "<poster code>"}``: vote, or move my vote
   (200 either way: the same ballot). Refusals are problem+json, ``errors[0].reason`` one of
   ``not_open``, ``closed``, ``not_allowed``, ``not_checked_in``, ``category``; an unknown poster or
-  category is a 404. The CSRF token goes in ``X-CSRFToken``.
+  category is a 404; over 60 votes a minute per person, 429. The CSRF token goes in ``X-CSRFToken``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from companion.errors import Problem
 from companion.extensions import api_spec, db
 from companion.schedule import queries as schedule_queries
 from companion.voting import queries, services
+from companion.voting.limits import vote_rate_limit
 from companion.voting.my_data import export_votes
 
 bp = Blueprint("voting_api", __name__, url_prefix="/api/v1")
@@ -94,8 +95,9 @@ def my_votes() -> MyVotesOut:
 
 @bp.put("/votes/<category>")
 @signed_in_required
+@vote_rate_limit
 @api_spec.validate(json=VoteIn, resp=SpecResponse(HTTP_200=VoteOut, HTTP_400=None, HTTP_401=None, HTTP_404=None,
-                                                  HTTP_422=None), tags=["voting"])
+                                                  HTTP_422=None, HTTP_429=None), tags=["voting"])
 def vote(category: str, json: VoteIn) -> VoteOut:
     """Vote for a poster in a category, or move my vote to it (one ballot per category)."""
     poster, found, in_category = queries.vote_target(json.poster, category)

@@ -14,15 +14,14 @@ from wtforms import HiddenField
 
 from companion import timeutil
 from companion.accounts.access import signed_in_required
-from companion.extensions import db, limiter
+from companion.extensions import db
 from companion.schedule import queries as schedule_queries
 from companion.voting import queries, services
+from companion.voting.limits import vote_rate_limit
 from companion.voting.models import Poster
 
 bp = Blueprint("voting", __name__)
 
-# Voting is per person; a wall against scripts trying codes, wide enough for a reception.
-VOTE_RATE_LIMIT = "60 per minute"
 
 
 class VoteForm(FlaskForm):
@@ -33,10 +32,6 @@ class VoteForm(FlaskForm):
 
 def _zone():  # noqa: ANN202 - ZoneInfo
     return schedule_queries.conference_zone(schedule_queries.get_conference())
-
-
-def _person_key() -> str:
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else "anonymous"
 
 
 def _private(body: ResponseReturnValue) -> Response:
@@ -83,7 +78,7 @@ def poster(code: str) -> ResponseReturnValue:
 
 @bp.post("/posters/<code>/vote")
 @signed_in_required
-@limiter.limit(VOTE_RATE_LIMIT, key_func=_person_key)
+@vote_rate_limit
 def vote(code: str) -> ResponseReturnValue:
     """Vote for this poster in a category (or move my vote here); the page again with the answer."""
     found = _poster(code)

@@ -236,3 +236,13 @@ def test_verify_command_checks_a_proof_and_names_the_first_tampering(app, client
     path.write_text(json.dumps(dict(proof, entries=proof["entries"][:-1])))
     assert "NOT VERIFIED: list_hash" in runner.invoke(args=["raffle", "verify", str(path)]).output
 
+
+
+def test_verify_command_says_an_open_raffle_has_nothing_to_check_yet(client, staff, runner, clock):
+    clock.set(MORNING)
+    raffle = _create(client)
+
+    result = runner.invoke(args=["raffle", "verify", raffle.code])
+
+    assert (result.exit_code, result.output.strip()) == (
+        1, "NOT VERIFIED: list_hash: not published yet (the entries are not frozen)")

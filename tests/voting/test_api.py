@@ -273,3 +273,22 @@ def test_vote_signed_out_is_a_401_problem(client, db, posters, clock):
         "type": "about:blank", "title": "Unauthorized", "status": 401,
         "detail": "Sign in first: this needs an account."})
     assert _ballots(db) == []
+
+
+def test_votes_are_rate_limited_per_person_across_the_api_and_the_page(app, client, db, posters, ada):
+    p1, p2 = posters["P1"], posters["P2"]
+    statuses = [_put(client, "best-poster", {"poster": (p1 if n % 2 else p2).code}, ada.csrf).status_code
+                for n in range(60)]
+    limited = _put(client, "best-poster", {"poster": p1.code}, ada.csrf)
+    page = client.post(f"/posters/{p1.code}/vote", data={"csrf_token": ada.csrf, "category": "best-poster"})
+    grace = make_attendee(email="grace@example.org", name="Grace Hopper").user
+    neighbour = app.test_client()
+    neighbour.environ_base["HTTP_USER_AGENT"] = client.environ_base["HTTP_USER_AGENT"]
+    sign_in(neighbour, grace)
+    other = _put(neighbour, "best-poster", {"poster": p1.code}, csrf_from(neighbour.get("/posters").get_data(as_text=True)))
+
+    assert statuses == [200] * 60
+    assert (limited.status_code, limited.mimetype, page.status_code) == (429, "application/problem+json", 429)
+    assert other.status_code == 200
+    # The 60th vote (n = 59, odd: P1) is Ada's last; the refused ones changed nothing.
+    assert [(row[0], row[2], row[6]) for row in _ballots(db)] == [(ada.id, p1.id, 59), (grace.id, p1.id, 0)]
