@@ -30,7 +30,7 @@ from companion.badges.qr import qr_svg
 from companion.badges.queries import attendee_by_badge_token
 from companion.extensions import db, limiter
 from companion.hunt import codes, queries, services
-from companion.hunt.importing import csv_document
+from companion.downloads import csv_document, csv_download
 from companion.hunt.models import Stamp, Station
 from companion.schedule.days import conference_day
 from companion.schedule.queries import conference_zone, get_conference
@@ -169,10 +169,7 @@ def visitors_csv() -> ResponseReturnValue:
     _, shared = queries.booth_visitors(station, day)
     body = csv_document((f"Stamped at ({zone.key})", "Name", "Company"),
                         ((f"{v.stamped_at.astimezone(zone):%Y-%m-%d %H:%M}", v.name, v.company) for v in shared))
-    response = not_stored(body)
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="visitors-{station.code}-{day.isoformat()}.csv"'
-    return response
+    return csv_download(body, f"visitors-{station.code}-{day.isoformat()}.csv")
 
 
 # --- a scanned badge ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Hunt stations from a CSV file, and the hunt's CSV downloads.
+"""Hunt stations from a CSV file (the downloads are written by :mod:`companion.downloads`).
 
 Reading is pure: bytes in, rows with their line numbers and problems out; nothing is written
 here. The columns are ``name, location, description, days, required, mode`` (any order, any case;
@@ -9,8 +9,6 @@ valid, so a file either goes in whole or leaves the database as it was.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +28,6 @@ _NO = ("no", "n", "false", "0", "")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SPLIT = re.compile(r"[\s,;]+")
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -189,24 +186,3 @@ def read_stations(data: bytes, *, days: Sequence[date], existing_names: Iterable
         else:
             result.rows.append(StationRow(line, name, location, description, station_days, bool(required), mode))
     return result
-
-
-# --- downloads ------------------------------------------------------------------------------
-
-
-def _cell(value: object) -> str:
-    """A value as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def csv_document(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A CSV document (comma separated, CRLF lines, as RFC 4180) of ``header`` and ``rows``.
-
-    Cells starting with ``= + - @`` get a leading ``'`` so a name cannot be a spreadsheet formula.
-    """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_cell(v) for v in header])
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return out.getvalue()

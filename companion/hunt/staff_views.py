@@ -30,6 +30,7 @@ from companion.accounts.forms import strip_whitespace
 from companion.accounts.models import User
 from companion.accounts.services import record
 from companion.badges.qr import qr_svg
+from companion.downloads import csv_document, csv_download
 from companion.extensions import db
 from companion.hunt import charts, codes, importing, queries, services
 from companion.hunt.booth_views import code_url
@@ -92,13 +93,6 @@ def _station(code: str) -> Station:
 def conference_days() -> list[date]:
     """The conference's days (the choices for a station's days)."""
     return importing.conference_days(get_conference())
-
-
-def _csv(body: str, filename: str) -> Response:
-    response = not_stored(body)
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- the overview ---------------------------------------------------------------------------
@@ -359,5 +353,5 @@ def completers_csv(day: str) -> ResponseReturnValue:
     the_day, zone = _day(day), _zone()
     rows = ((n, c.name, c.company, c.email, f"{c.completed_at.astimezone(zone):%Y-%m-%d %H:%M:%S}")
             for n, c in enumerate(queries.completers(the_day), start=1))
-    body = importing.csv_document(("Position", "Name", "Company", "Email", f"Completed at ({zone.key})"), rows)
-    return _csv(body, f"hunt-completers-{the_day.isoformat()}.csv")
+    body = csv_document(("Position", "Name", "Company", "Email", f"Completed at ({zone.key})"), rows)
+    return csv_download(body, f"hunt-completers-{the_day.isoformat()}.csv")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 
+from companion.accounts import audit
 from companion.accounts.models import Attendee, AuditEvent, User
 from companion.extensions import db
 from companion.hunt.queries import completers_query
@@ -158,7 +159,4 @@ def raffles_on(day: date) -> list[Raffle]:
 
 def audit_trail(raffle: Raffle) -> list[tuple[AuditEvent, str | None]]:
     """Every audited action on ``raffle`` with the name of who did it, oldest first."""
-    return [(event, name) for event, name in db.session.execute(
-        select(AuditEvent, User.name).outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.action.like("raffle.%"), AuditEvent.subject == raffle.code)
-        .order_by(AuditEvent.at, AuditEvent.id)).all()]
+    return audit.trail("raffle.", raffle.code)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from datetime import date, time
 from zoneinfo import ZoneInfo
@@ -28,9 +27,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from companion import timeutil
+from companion.accounts import audit
 from companion.accounts.access import staff_required
 from companion.accounts.forms import strip_whitespace
 from companion.accounts.models import User
+from companion.downloads import csv_document, csv_download
 from companion.extensions import db
 from companion.hunt.importing import conference_days
 from companion.raffle import queries, services
@@ -327,16 +328,7 @@ def log(code: str) -> ResponseReturnValue:
 @bp.get("/<code>/log.csv")
 @staff_required
 def log_csv(code: str) -> ResponseReturnValue:
-    """The audit log as CSV: time (UTC), who (name and email), action, details (JSON)."""
+    """The audit log as CSV: time (UTC), who, action, raffle, details (JSON)."""
     raffle = _raffle(code)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["at_utc", "actor", "action", "raffle", "details"])
-    for event, name in queries.audit_trail(raffle):
-        writer.writerow([event.at.astimezone(ZoneInfo("UTC")).isoformat(), name or "system", event.action,
-                         event.subject, json.dumps(event.details, sort_keys=True, ensure_ascii=False)])
-    response = not_stored(out.getvalue())
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="raffle-{raffle.code}-log.csv"'
-    return response
-
+    body = csv_document(audit.CSV_HEADER, audit.csv_rows(queries.audit_trail(raffle)))
+    return csv_download(body, f"raffle-{raffle.code}-log.csv")

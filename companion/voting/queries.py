@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import lazyload
 
+from companion.downloads import csv_document
 from companion.extensions import db
 from companion.voting.models import Ballot, Poster, TieBreak, VoteCategory, poster_category
 
@@ -116,10 +115,7 @@ def ballots_csv() -> tuple[str, str]:
     rows = db.session.execute(
         select(VoteCategory.code, Poster.board, Poster.code, Ballot.counted)
         .join(VoteCategory, VoteCategory.id == Ballot.category_id).join(Poster, Poster.id == Ballot.poster_id)).all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["category", "board", "poster", "counted"])
-    for row in sorted(rows, key=lambda r: (r[0], len(r[1]), r[1], r[2], not r[3])):
-        writer.writerow([row[0], row[1], row[2], "yes" if row[3] else "no (staff)"])
-    text = out.getvalue()
+    ordered = sorted(rows, key=lambda r: (r[0], len(r[1]), r[1], r[2], not r[3]))
+    text = csv_document(("category", "board", "poster", "counted"),
+                        ((c, board, code, "yes" if counted else "no (staff)") for c, board, code, counted in ordered))
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -9,9 +9,7 @@ results CSV and the anonymised ballots CSV, whose SHA-256 is shown beside it and
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import random
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,10 +21,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
 from companion import timeutil
+from companion.accounts import audit
 from companion.accounts.access import staff_required
 from companion.accounts.forms import strip_whitespace
-from companion.accounts.models import AuditEvent, User
+from companion.accounts.models import User
 from companion.accounts.services import record
+from companion.downloads import csv_document, csv_download
 from companion.extensions import db
 from companion.hunt.charts import data_uri
 from companion.schedule import queries as schedule_queries
@@ -214,27 +214,19 @@ def tie_break() -> ResponseReturnValue:
 # --- exports and labels ---------------------------------------------------------------------
 
 
-def _csv(body: str, filename: str) -> Response:
-    response = not_stored(body)
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @bp.get("/results.csv")
 @staff_required
 def results_csv() -> ResponseReturnValue:
     """Per category and poster: rank (ties share one), board, title, votes, share, tie-break winner."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["category", "rank", "board", "poster", "title", "votes", "percent", "tie_break_winner"])
+    rows = []
     for category in queries.categories():
         tally = queries.tally(category)
         for row in tally.rows:
             chosen = tally.tie_break is not None and tally.tie_break.poster_id == row.poster.id
-            writer.writerow([category.code, row.rank, row.poster.board, row.poster.code, row.poster.title, row.votes,
-                             f"{row.percent:.1f}", "yes" if chosen else ""])
-    return _csv(out.getvalue(), "poster-results.csv")
+            rows.append((category.code, row.rank, row.poster.board, row.poster.code, row.poster.title, row.votes,
+                         f"{row.percent:.1f}", "yes" if chosen else ""))
+    body = csv_document(("category", "rank", "board", "poster", "title", "votes", "percent", "tie_break_winner"), rows)
+    return csv_download(body, "poster-results.csv")
 
 
 @bp.get("/ballots.csv")
@@ -244,7 +236,7 @@ def ballots_csv() -> ResponseReturnValue:
     body, digest = queries.ballots_csv()
     record(_me(), "voting.export_ballots", None, now=timeutil.now(), sha256=digest)
     db.session.commit()
-    response = _csv(body, "poster-ballots.csv")
+    response = csv_download(body, "poster-ballots.csv")
     response.headers["X-Content-SHA256"] = digest
     return response
 
@@ -378,16 +370,7 @@ def screen(category: str) -> ResponseReturnValue:
 @staff_required
 def log() -> ResponseReturnValue:
     """Every voting action: when, who, what (``?format=csv`` to download)."""
-    events = db.session.execute(
-        db.select(AuditEvent, User.name).outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.action.like("voting.%")).order_by(AuditEvent.at, AuditEvent.id)).all()
+    events = audit.trail("voting.")
     if request.args.get("format") == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["at_utc", "actor", "action", "subject", "details"])
-        for event, name in events:
-            writer.writerow([event.at.astimezone(ZoneInfo("UTC")).isoformat(), name or "system", event.action,
-                             event.subject or "", json.dumps(event.details, sort_keys=True, ensure_ascii=False)])
-        return _csv(out.getvalue(), "voting-log.csv")
+        return csv_download(csv_document(audit.CSV_HEADER, audit.csv_rows(events)), "voting-log.csv")
     return not_stored(render_template("voting/log.html", events=events, zone=_zone()))
-

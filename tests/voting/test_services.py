@@ -717,8 +717,8 @@ def test_reveal_and_hide_set_the_time_and_are_audited(db):
 def test_ballots_csv_without_ballots_is_the_header_and_its_hash(db):
     text, digest = queries.ballots_csv()
 
-    assert (text, digest) == ("category,board,poster,counted\n",
-                              hashlib.sha256(b"category,board,poster,counted\n").hexdigest())
+    assert (text, digest) == ("category,board,poster,counted\r\n",
+                              hashlib.sha256(b"category,board,poster,counted\r\n").hexdigest())
 
 
 def test_ballots_csv_is_sorted_by_category_and_board_not_by_time_or_person(db):
@@ -734,14 +734,14 @@ def test_ballots_csv_is_sorted_by_category_and_board_not_by_time_or_person(db):
 
     text, digest = queries.ballots_csv()
 
-    assert text == (
-        "category,board,poster,counted\n"
-        f"best-poster,P2,{p2.code},yes\n"
-        f"best-poster,P2,{p2.code},no (staff)\n"
-        f"best-poster,P10,{p10.code},yes\n"
-        f"best-poster,P10,{p10.code},yes\n"
-        f"people-s-choice,P1,{p1.code},yes\n"
-        f"people-s-choice,P2,{p2.code},yes\n")
+    assert text == (  # RFC 4180 lines (CRLF), as every CSV download
+        "category,board,poster,counted\r\n"
+        f"best-poster,P2,{p2.code},yes\r\n"
+        f"best-poster,P2,{p2.code},no (staff)\r\n"
+        f"best-poster,P10,{p10.code},yes\r\n"
+        f"best-poster,P10,{p10.code},yes\r\n"
+        f"people-s-choice,P1,{p1.code},yes\r\n"
+        f"people-s-choice,P2,{p2.code},yes\r\n")
     assert digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -751,7 +751,16 @@ def test_ballots_csv_quotes_a_board_with_a_comma(db):
     _votes(db, {poster: 1})
 
     assert queries.ballots_csv()[0] == (
-        f'category,board,poster,counted\nbest-poster,"P1, ""left""",{poster.code},yes\n')
+        f'category,board,poster,counted\r\nbest-poster,"P1, ""left""",{poster.code},yes\r\n')
+
+
+def test_ballots_csv_neutralises_a_board_that_looks_like_a_formula(db):
+    poster = make_poster("=HYPERLINK(1)")
+    open_voting()
+    _votes(db, {poster: 1})
+
+    assert queries.ballots_csv()[0] == (
+        f"category,board,poster,counted\r\nbest-poster,'=HYPERLINK(1),{poster.code},yes\r\n")
 
 
 # --- importing ------------------------------------------------------------------------------------
