@@ -287,17 +287,21 @@ def _back(canvas: Canvas, fonts: FontChooser, info: SheetInfo, layout: str) -> N
     draw_text(canvas, fonts, info.app_url, x=cx, y=qr_y - 4 * mm, width=width, max_size=text_size)
 
 
-def _crop_marks(canvas: Canvas) -> None:
-    # Hairlines in the margins on every cut line; the grid is symmetric, so back marks meet front ones.
+def crop_marks(canvas: Canvas, *, x0: float, y0: float, cols: int, rows: int, cell_w: float, cell_h: float,
+               vertical: tuple[float, float], horizontal: tuple[float, float]) -> None:
+    """Hairlines in the margins on every cut line of a grid of ``cols`` x ``rows`` cells whose lower
+    left corner is (``x0``, ``y0``): above and below it from ``vertical[0]`` to ``vertical[1]`` away,
+    left and right of it from ``horizontal[0]`` to ``horizontal[1]`` away (badge sheets, poster labels)."""
     canvas.setStrokeColor(black)
     canvas.setLineWidth(0.25)
-    top, right = GRID_Y0 + ROWS * CARD_H, GRID_X0 + COLS * CARD_W
-    for x in (GRID_X0 + col * CARD_W for col in range(COLS + 1)):
-        canvas.line(x, top + 2 * mm, x, top + 10 * mm)
-        canvas.line(x, GRID_Y0 - 2 * mm, x, GRID_Y0 - 10 * mm)
-    for y in (GRID_Y0 + row * CARD_H for row in range(ROWS + 1)):
-        canvas.line(GRID_X0 - 1.5 * mm, y, GRID_X0 - 5.5 * mm, y)
-        canvas.line(right + 1.5 * mm, y, right + 5.5 * mm, y)
+    top, right = y0 + rows * cell_h, x0 + cols * cell_w
+    (v_near, v_far), (h_near, h_far) = vertical, horizontal
+    for x in (x0 + col * cell_w for col in range(cols + 1)):
+        canvas.line(x, top + v_near, x, top + v_far)
+        canvas.line(x, y0 - v_near, x, y0 - v_far)
+    for y in (y0 + row * cell_h for row in range(rows + 1)):
+        canvas.line(x0 - h_near, y, x0 - h_far, y)
+        canvas.line(right + h_near, y, right + h_far, y)
 
 
 def cell_origin(index: int, *, back: bool) -> tuple[float, float]:
@@ -333,7 +337,9 @@ def render_badge_sheet(faces: Sequence[BadgeFace], info: SheetInfo, out: BinaryI
         chunk = faces[start:start + step]
         for back in (False, True):
             if not a6:
-                _crop_marks(canvas)
+                # The grid is symmetric, so the back's marks meet the front's.
+                crop_marks(canvas, x0=GRID_X0, y0=GRID_Y0, cols=COLS, rows=ROWS, cell_w=CARD_W, cell_h=CARD_H,
+                           vertical=(2 * mm, 10 * mm), horizontal=(1.5 * mm, 5.5 * mm))
             for index, face in enumerate(chunk):
                 canvas.saveState()
                 canvas.translate(*((0.0, 0.0) if a6 else cell_origin(index, back=back)))

@@ -23,13 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from reportlab.lib.colors import black
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from companion.badges.sheets import BRAND, GREY, FontChooser, draw_qr, draw_text, qr_matrix
+from companion.badges.sheets import BRAND, GREY, FontChooser, crop_marks, draw_qr, draw_text, qr_matrix
 from companion.voting.models import Poster
 
 log = logging.getLogger(__name__)
@@ -117,19 +116,6 @@ def _label(canvas: Canvas, fonts: FontChooser, label: PosterLabel) -> None:
     draw_text(canvas, fonts, CAPTION, x=w / 2, y=5 * mm, width=inner, max_size=8, colour=GREY)
 
 
-def _crop_marks(canvas: Canvas, x0: float, y0: float) -> None:
-    """Hairlines in the margins on every cut line of the grid whose lower left is (x0, y0)."""
-    canvas.setStrokeColor(black)
-    canvas.setLineWidth(0.25)
-    top, right = y0 + ROWS * LABEL, x0 + COLS * LABEL
-    for x in (x0 + col * LABEL for col in range(COLS + 1)):
-        canvas.line(x, top + 1.5 * mm, x, top + 6 * mm)
-        canvas.line(x, y0 - 1.5 * mm, x, y0 - 6 * mm)
-    for y in (y0 + row * LABEL for row in range(ROWS + 1)):
-        canvas.line(x0 - 1.5 * mm, y, x0 - 6 * mm, y)
-        canvas.line(right + 1.5 * mm, y, right + 6 * mm, y)
-
-
 def render_labels(labels: Sequence[PosterLabel], out: BinaryIO, *, title: str, page: str = "a4") -> int:
     """Write the poster board labels PDF for ``labels`` (in that order, row by row) to ``out``.
 
@@ -152,7 +138,8 @@ def render_labels(labels: Sequence[PosterLabel], out: BinaryIO, *, title: str, p
     canvas.setTitle(f"Poster labels: {title}")
     canvas.setCreator("Conference Companion")
     for number, start in enumerate(range(0, len(labels), PER_PAGE), start=1):
-        _crop_marks(canvas, x0, y0)
+        crop_marks(canvas, x0=x0, y0=y0, cols=COLS, rows=ROWS, cell_w=LABEL, cell_h=LABEL,
+                   vertical=(1.5 * mm, 6 * mm), horizontal=(1.5 * mm, 6 * mm))
         draw_text(canvas, fonts, f"{title} - poster labels, page {number} of {pages}", x=width / 2,
                   y=y0 + ROWS * LABEL + 7.5 * mm, width=COLS * LABEL - 20 * mm, max_size=7, min_size=5, colour=GREY)
         for index, label in enumerate(labels[start:start + PER_PAGE]):
