@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.database import configure_engine
     from companion.accounts import access
     from companion.extensions import api_spec, compress, csrf, db, limiter, migrate
+    from companion.idempotency import middleware as idempotency_middleware
     from companion.paths import resource_dir
     from companion.sessions import PublicAwareSessionInterface
 
@@ -46,11 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     access.init_app(app)
+    idempotency_middleware.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
     assets.init_app(app)
 
-    from companion import api, pwa
+    from companion import api, offline_queue, pwa
     from companion.accounts import staff_views as account_staff_views
     from companion.accounts import views as account_views
     from companion.accounts import my_data_views
@@ -70,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(schedule_api.bp)
     app.register_blueprint(export_views.bp)
     app.register_blueprint(pwa.bp)
+    app.register_blueprint(offline_queue.bp)
     app.register_blueprint(account_views.bp)
     app.register_blueprint(my_data_views.bp)
     app.register_blueprint(schedule_staff_views.bp)
@@ -127,6 +130,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from companion.agenda.cli import agenda_cli
     from companion.push.cli import push_cli
     from companion.raffle.cli import raffle_cli
+    from companion.idempotency.cli import idempotency_cli
 
     # On app.cli, so `flask --app companion schedule ...` and `companion schedule ...` are the same.
     app.cli.add_command(schedule_cli)
@@ -137,4 +141,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(agenda_cli)
     app.cli.add_command(push_cli)
     app.cli.add_command(raffle_cli)
+    app.cli.add_command(idempotency_cli)
     return app

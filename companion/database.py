@@ -103,14 +103,20 @@ def insert_ignoring_duplicates(model: type[Base], values: dict[str, Any], *, con
     """
     from companion.extensions import db
 
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = (
+    statement = insert_or_nothing(db.session.get_bind(), model, values, conflict_columns=conflict_columns)
+    return db.session.execute(statement).first() is not None
+
+
+def insert_or_nothing(bind: Engine | Connection, model: type[Base], values: dict[str, Any], *,
+                      conflict_columns: tuple[str, ...]) -> Any:
+    """The ``INSERT ... ON CONFLICT DO NOTHING RETURNING <primary key>`` statement for ``bind``'s
+    database: executing it returns a row only if it inserted one."""
+    module = postgresql if bind.dialect.name == "postgresql" else sqlite
+    return (
         module.insert(model).values(**values)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(*model.__table__.primary_key.columns)  # a row comes back only if this statement inserted it
+        .returning(*model.__table__.primary_key.columns)
     )
-    return db.session.execute(statement).first() is not None
 
 
 def is_postgresql(engine: Engine | Connection) -> bool:

@@ -7,6 +7,7 @@ without importing each other.
 from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, WalkingTime  # noqa: F401
 from companion.accounts.models import Attendee, AuditEvent, SignInToken, User  # noqa: F401
 from companion.database import Base
+from companion.idempotency.models import IdempotencyKey  # noqa: F401
 from companion.hunt.models import HuntRule, Stamp, Station, StationDay  # noqa: F401
 from companion.voting.models import Ballot, Poster, TieBreak, VoteCategory, VotingWindow  # noqa: F401
 from companion.raffle.models import Raffle, RaffleEntry, RaffleListMember, RaffleWinner  # noqa: F401
@@ -21,4 +22,4 @@ from companion.schedule.models import (  # noqa: F401
     Track,
 )
 
-__all__ = ["Ballot", "Poster", "TieBreak", "VoteCategory", "VotingWindow", "Raffle", "RaffleEntry", "RaffleListMember", "RaffleWinner", "HuntRule", "Stamp", "Station", "StationDay", "Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
+__all__ = ["IdempotencyKey", "Ballot", "Poster", "TieBreak", "VoteCategory", "VotingWindow", "Raffle", "RaffleEntry", "RaffleListMember", "RaffleWinner", "HuntRule", "Stamp", "Station", "StationDay", "Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]

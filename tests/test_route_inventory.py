@@ -44,6 +44,7 @@ PUBLIC: dict[str, set[str]] = {
     "/sw.js": {"GET"},
     "/manifest.webmanifest": {"GET"},
     "/offline": {"GET"},
+    "/queue": {"GET"},  # the offline queue's list: filled in by the phone, the same page for everyone
     # schedule pages
     "/": {"GET"},
     "/schedule": {"GET"},

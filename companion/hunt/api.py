@@ -8,7 +8,7 @@ rate limited per attendee (not per address: a venue shares one), so codes cannot
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint
 from flask_login import current_user
@@ -37,6 +37,9 @@ class StampIn(BaseModel):
 
     code: str = Field(max_length=300)
     share_contact: bool = False
+    offline: bool = Field(False, description="scanned while offline and sent later by the offline queue: a "
+                                             "rotating code is accepted if it was valid when scanned, within "
+                                             "the grace staff set; the stamp counts from when it was on screen")
 
 
 class CardStationOut(BaseModel):
@@ -89,9 +92,11 @@ def stamp(json: StampIn) -> tuple[StampOut, int]:
     """Collect a stamp with a booth's code (201), or learn it is already there (200)."""
     now, zone = timeutil.now(), schedule_queries.conference_zone(schedule_queries.get_conference())
     try:
-        station = services.station_for_code(codes.code_from_scan(json.code), now=now, zone=zone)
-        result = services.record_stamp(_me(), station, now=now, zone=zone, method="code",
-                                       share_contact=json.share_contact)
+        code = codes.code_from_scan(json.code)
+        grace = timedelta(minutes=services.rule().offline_grace_minutes) if json.offline else None
+        station = services.station_for_code(code, now=now, zone=zone, offline_grace=grace)
+        result = services.record_stamp(_me(), station, now=services.scan_moment(code, now, offline=json.offline),
+                                       zone=zone, method="code", share_contact=json.share_contact)
     except services.HuntError as exc:
         db.session.rollback()
         raise Problem(422, str(exc), errors=[{"loc": exc.loc, "msg": str(exc), "reason": exc.reason}]) from exc

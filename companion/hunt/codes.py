@@ -3,7 +3,9 @@
 A rotating code is ``<station>.<window>.<mac>``: the 30-second window number and the first 10
 bytes of HMAC-SHA256(station secret, "<station>:<window>") in base32. The current and the previous
 window are accepted, so a code scanned just before it changed still works; a photo of the screen
-is useless a minute later. A fixed code (``<station>.<random>``) is for stations without a
+is useless a minute later. A code scanned offline and sent later (the offline queue) is accepted
+if it was valid when scanned and reaches us within the grace staff set (:func:`offline_accepted`).
+A fixed code (``<station>.<random>``) is for stations without a
 screen: printed once, it works for anyone who has a photo of it, and staff pages say so.
 """
 
@@ -14,7 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 WINDOW_SECONDS = 30
 ACCEPTED_WINDOWS = 2  # the current one and the one before
@@ -84,3 +86,24 @@ def code_from_scan(text: str) -> str:
     if "/h/" in text:
         text = text.rsplit("/h/", 1)[1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
     return text
+
+
+def window_start(window: int) -> datetime:
+    """When ``window`` began (UTC)."""
+    return datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)
+
+
+def scanned_by(window: int, moment: datetime) -> datetime:
+    """The latest a code of ``window`` can have been scanned (while accepted), but not after ``moment``."""
+    return min(moment, window_start(window + ACCEPTED_WINDOWS))
+
+
+def offline_accepted(window: int, moment: datetime, grace: timedelta) -> bool:
+    """True if a code of ``window``, scanned offline while it was accepted, may still be sent at
+    ``moment``: no later than ``grace`` after it stopped being accepted (and not from the future).
+
+    The window is our own clock's evidence of when the code was on the booth's screen, so a phone
+    with a wrong clock changes nothing. The price: for ``grace`` more, anyone with a photo of the
+    screen who says they were offline is stamped too.
+    """
+    return window <= window_of(moment) and moment < window_start(window + ACCEPTED_WINDOWS) + grace

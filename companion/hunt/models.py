@@ -86,12 +86,19 @@ class Stamp(Base):
 
 
 class HuntRule(Base):
-    """The completion rule (one row): ``stamps_needed`` of the day's stations, and every required
-    station active that day. Fewer stations than ``stamps_needed`` on a day: all of them."""
+    """The hunt's settings (one row). The completion rule: ``stamps_needed`` of the day's stations,
+    and every required station active that day (fewer stations than that on a day: all of them).
+    ``offline_grace_minutes``: how late a code scanned offline may arrive."""
 
     __tablename__ = "hunt_rule"
-    __table_args__ = (CheckConstraint("stamps_needed BETWEEN 1 AND 1000", name="stamps_needed"),)
+    __table_args__ = (
+        CheckConstraint("stamps_needed BETWEEN 1 AND 1000", name="stamps_needed"),
+        CheckConstraint("offline_grace_minutes BETWEEN 0 AND 240", name="offline_grace_minutes"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stamps_needed: Mapped[int] = mapped_column(Integer, default=5)
+    # How long after a rotating code expired it is still accepted from a phone that scanned it
+    # offline (0: never). See companion.hunt.codes.offline_accepted for the trade-off.
+    offline_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +22,8 @@ from companion.hunt.models import HuntRule, Stamp, Station, StationDay
 from companion.schedule.days import conference_day
 
 DEFAULT_STAMPS_NEEDED = 5
+DEFAULT_OFFLINE_GRACE_MINUTES = 15
+MAX_OFFLINE_GRACE_MINUTES = 240
 NAME_MAX = 200
 LOCATION_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -124,14 +126,26 @@ def _printed_code() -> str:
 def rule() -> HuntRule:
     """The completion rule (an unsaved default if staff never set one)."""
     found = db.session.get(HuntRule, 1)
-    return found or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED)
+    return found or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED, offline_grace_minutes=DEFAULT_OFFLINE_GRACE_MINUTES)
+
+
+def set_offline_grace(minutes: int, *, now: datetime) -> None:
+    """How many minutes after a rotating code expired it is still accepted from a phone that
+    scanned it offline (0: never). :raise HuntError: not 0 to 240."""
+    if not 0 <= minutes <= MAX_OFFLINE_GRACE_MINUTES:
+        raise HuntError("offline_grace_minutes", f"The grace must be between 0 and {MAX_OFFLINE_GRACE_MINUTES} minutes.",
+                        loc="offline_grace_minutes")
+    row = db.session.get(HuntRule, 1) or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED)
+    row.offline_grace_minutes, row.updated_at = minutes, now
+    db.session.add(row)
+    db.session.flush()
 
 
 def set_stamps_needed(count: int, *, now: datetime) -> None:
     """How many of a day's stations complete that day's hunt. :raise HuntError: not 1 to 1000."""
     if not 1 <= count <= 1000:
         raise HuntError("stamps_needed", "The number of stamps must be between 1 and 1000.", loc="stamps_needed")
-    row = db.session.get(HuntRule, 1) or HuntRule(id=1)
+    row = db.session.get(HuntRule, 1) or HuntRule(id=1, offline_grace_minutes=DEFAULT_OFFLINE_GRACE_MINUTES)
     row.stamps_needed, row.updated_at = count, now
     db.session.add(row)
     db.session.flush()
@@ -140,12 +154,17 @@ def set_stamps_needed(count: int, *, now: datetime) -> None:
 # --- Stamping -------------------------------------------------------------------------------
 
 
-def station_for_code(text: str, *, now: datetime, zone) -> Station:  # noqa: ANN001 - ZoneInfo
+def station_for_code(text: str, *, now: datetime, zone,  # noqa: ANN001 - ZoneInfo
+                     offline_grace: timedelta | None = None) -> Station:
     """The station whose code this is, if the code is valid now and the station is in today's hunt.
+
+    ``offline_grace``: the code was scanned offline and is sent now; a rotating code is accepted if
+    it was valid when scanned and expired less than this long ago (see :func:`scan_moment`).
 
     :raise HuntError: ``malformed`` (not a hunt code), ``unknown`` (no such station, or a code
         that is not the station's: forged or of another conference), ``expired`` (a rotating code
-        older than the previous 30 seconds), ``inactive`` (the station is not in today's hunt).
+        older than the previous 30 seconds, or than the grace), ``inactive`` (the station is not
+        in the hunt the day it was scanned).
     """
     scanned = codes.parse(text)
     if scanned is None:
@@ -160,11 +179,29 @@ def station_for_code(text: str, *, now: datetime, zone) -> Station:  # noqa: ANN
     else:
         if station.mode != "rotating" or not codes.mac_matches(scanned, station.secret):
             raise not_ours
-        if not codes.window_accepted(scanned.window or 0, now):
+        if offline_grace is not None:
+            if not codes.offline_accepted(scanned.window or 0, now, offline_grace):
+                minutes = int(offline_grace.total_seconds() // 60)
+                raise HuntError("expired", "This code was scanned offline and arrived too late: codes scanned "
+                                           f"offline count for {minutes} minutes after they change. Scan the screen again.")
+        elif not codes.window_accepted(scanned.window or 0, now):
             raise HuntError("expired", "This code has expired: scan the screen again.")
-    if conference_day(now, zone) not in station.active_days:
+    if conference_day(scan_moment(scanned, now, offline=offline_grace is not None), zone) not in station.active_days:
         raise HuntError("inactive", f"{station.name} is not part of today's hunt.")
     return station
+
+
+def scan_moment(scanned: codes.ScannedCode | str, now: datetime, *, offline: bool) -> datetime:
+    """When the stamp counts from: now, or for a rotating code scanned offline the latest moment
+    it was on the booth's screen (by our clock, from its window: a phone's clock is not trusted)."""
+    if isinstance(scanned, str):
+        parsed = codes.parse(scanned)
+        if parsed is None:
+            return now
+        scanned = parsed
+    if not offline or scanned.window is None:
+        return now
+    return codes.scanned_by(scanned.window, now)
 
 
 def record_stamp(user: User, station: Station, *, now: datetime, zone, method: str,  # noqa: ANN001 - ZoneInfo

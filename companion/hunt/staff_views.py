@@ -70,6 +70,11 @@ class RuleForm(FlaskForm):
     stamps_needed = IntegerField("Stamps that complete a day's card", validators=[Optional()])
 
 
+class GraceForm(FlaskForm):
+    offline_grace_minutes = IntegerField("Minutes a code scanned offline still counts after it changed",
+                                         validators=[Optional()])
+
+
 class ModeForm(FlaskForm):
     mode = HiddenField()
     confirm = HiddenField()
@@ -106,7 +111,8 @@ def _unlinked_booth_accounts() -> list[User]:
                                    .order_by(User.email)))
 
 
-def _overview(rule_form: RuleForm | None = None, error: str | None = None, status: int = 200) -> Response:
+def _overview(rule_form: RuleForm | None = None, error: str | None = None, status: int = 200,
+              grace_form: GraceForm | None = None) -> Response:
     stations = list(db.session.scalars(select(Station).order_by(Station.position, Station.name)))
     per_day = queries.completions_per_day()
     days = sorted({*queries.hunt_days(), *conference_days()})
@@ -117,6 +123,7 @@ def _overview(rule_form: RuleForm | None = None, error: str | None = None, statu
         chart_description=charts.completions_description(per_day), chart_width=charts.WIDTH,
         chart_height=charts.BARS_HEIGHT,
         rule_form=rule_form or RuleForm(formdata=None, stamps_needed=services.rule().stamps_needed),
+        grace_form=grace_form or GraceForm(formdata=None, offline_grace_minutes=services.rule().offline_grace_minutes),
         error=error, mode_labels=MODE_LABELS, conference_days=conference_days())
     return not_stored((html, status))
 
@@ -148,6 +155,31 @@ def set_rule() -> ResponseReturnValue:
     db.session.commit()
     flash(f"A day's card is complete with {form.stamps_needed.data} stamps now (or all the day's stations, "
           "if it has fewer), every required station among them.")
+    return redirect(url_for(".overview"), 303)
+
+
+@bp.post("/offline-grace")
+@staff_required
+def set_offline_grace() -> ResponseReturnValue:
+    """Change how long a rotating code scanned offline still counts after it changed (audited)."""
+    form = GraceForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400, "The form expired. Open the scavenger hunt page again.")
+        return _overview(error="Write the grace as a whole number of minutes, from 0 to "
+                               f"{services.MAX_OFFLINE_GRACE_MINUTES}.", status=400, grace_form=form)
+    minutes = form.offline_grace_minutes.data if form.offline_grace_minutes.data is not None else -1
+    now = timeutil.now()
+    old = services.rule().offline_grace_minutes
+    try:
+        services.set_offline_grace(minutes, now=now)
+    except services.HuntError as exc:
+        db.session.rollback()
+        return _overview(error=str(exc), status=400, grace_form=form)
+    record(_me(), "hunt.offline_grace", None, now=now, old=old, new=minutes)
+    db.session.commit()
+    flash(f"Codes scanned offline now count for {minutes} minutes after they change." if minutes
+          else "Codes scanned offline no longer count once they have changed.")
     return redirect(url_for(".overview"), 303)
 
 

@@ -93,6 +93,7 @@ def test_the_staff_pages_are_these(app):
         ("POST", "/staff/hunt/import"),
         ("POST", "/staff/hunt/import/<token>/apply"),
         ("POST", "/staff/hunt/import/<token>/cancel"),
+        ("POST", "/staff/hunt/offline-grace"),
         ("POST", "/staff/hunt/rule"),
         ("POST", "/staff/hunt/stations/<code>"),
         ("POST", "/staff/hunt/stations/<code>/mode"),
@@ -113,7 +114,7 @@ def test_every_staff_route_refuses_attendees_and_booth_accounts(app, client, con
         url = (rule.replace("<code>", station.code).replace("<day>", "2026-04-07")
                .replace("<token>", "A" * 32))
         data = {"csrf_token": csrf, "mode": "rotating", "confirm": "1", "name": "Hacked", "days": "2026-04-07",
-                "stamps_needed": "1"} if method == "POST" else None
+                "stamps_needed": "1", "offline_grace_minutes": "240"} if method == "POST" else None
         statuses[f"{method} {rule}"] = client.open(url, method=method, data=data).status_code
 
     assert set(statuses.values()) == {403}, statuses
@@ -190,6 +191,27 @@ def test_rule_change_is_saved_and_audited(client, staff):
 @pytest.mark.parametrize("value", ["0", "1001", "three", ""])
 def test_rule_refuses_a_bad_number_and_changes_nothing(client, staff, value):
     response = client.post(f"{HOME}/rule", data={"csrf_token": _csrf(client), "stamps_needed": value})
+
+    assert response.status_code == 400
+    assert _texts(response, "//*[@data-form-error]")[0].startswith("Nothing was changed.")
+    assert list(_db.session.scalars(select(HuntRule))) == []
+    assert _audit() == []
+
+
+def test_offline_grace_change_is_saved_audited_and_shown(client, staff):
+    response = client.post(f"{HOME}/offline-grace", data={"csrf_token": _csrf(client), "offline_grace_minutes": "0"})
+
+    assert (response.status_code, urlsplit(response.headers["Location"]).path) == (303, HOME)
+    assert [(r.id, r.stamps_needed, r.offline_grace_minutes) for r in _db.session.scalars(select(HuntRule))] == [(1, 5, 0)]
+    assert _audit() == [(staff.id, "hunt.offline_grace", None, {"old": 15, "new": 0})]
+    page = client.get(HOME)
+    assert _texts(page, "//*[@data-offline-grace]") == ["0"]
+    assert _doc(page).xpath("//input[@name='offline_grace_minutes']/@value") == ["0"]
+
+
+@pytest.mark.parametrize("value", ["-1", "241", "ten", ""])
+def test_offline_grace_refuses_a_bad_number_and_changes_nothing(client, staff, value):
+    response = client.post(f"{HOME}/offline-grace", data={"csrf_token": _csrf(client), "offline_grace_minutes": value})
 
     assert response.status_code == 400
     assert _texts(response, "//*[@data-form-error]")[0].startswith("Nothing was changed.")

@@ -1,0 +1,122 @@
+"""Honour ``Idempotency-Key`` on every state-changing API call (POST, PUT, PATCH, DELETE /api/...).
+
+Before the view: take the key (or replay its answer, refuse a reused key with 422, or wait for
+the first request with it to answer). After the view: store the answer, or let the key go if
+the call did not act (see :data:`NOT_KEPT`). A request without the header is untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from datetime import timedelta
+
+from flask import Flask, Response, current_app, g, request
+from flask_login import current_user
+
+from companion import timeutil
+from companion.errors import Problem
+from companion.extensions import db
+from companion.idempotency import store
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Visible ASCII, as the draft asks of a key's value; a UUID is what our client sends.
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Answers that mean "this call did not run", so the same key must be able to run it later:
+# not signed in, forbidden, timed out, in conflict, too many requests, and every server error.
+NOT_KEPT = frozenset({401, 403, 408, 409, 429})
+REPEATED_HEADERS = ("Location", "ETag", "Content-Location")
+POLL_SECONDS = 0.025
+
+
+def init_app(app: Flask) -> None:
+    """Register the hooks (after CSRF protection, so a forged request never takes a key)."""
+    app.config.setdefault("IDEMPOTENCY_TTL_HOURS", 24)
+    app.config.setdefault("IDEMPOTENCY_WAIT_SECONDS", 10)
+    app.config.setdefault("IDEMPOTENCY_STALE_SECONDS", 60)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.teardown_request(_teardown)
+
+
+def _applies() -> bool:
+    return request.method in STATE_CHANGING and request.path.startswith("/api/") and HEADER in request.headers
+
+
+def _scope() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
+
+
+def _replay(answer: store.Answer) -> Response:
+    response = current_app.response_class(answer.body, status=answer.status_code, content_type=answer.content_type)
+    for name, value in answer.headers.items():
+        response.headers[name] = value
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _before() -> Response | None:
+    if not _applies():
+        return None
+    key = request.headers[HEADER].strip()
+    if not _KEY.match(key):
+        raise Problem(400, "The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID is best).",
+                      title="Bad Idempotency-Key", errors=[{"loc": ["header", HEADER], "msg": "malformed"}])
+    config = current_app.config
+    scope = _scope()
+    request_fingerprint = store.fingerprint(request.method, request.full_path.rstrip("?"), request.get_data(cache=True))
+    owner = secrets.token_hex(16)
+    deadline = time.monotonic() + float(config["IDEMPOTENCY_WAIT_SECONDS"])
+    waited = False
+    while True:
+        with db.engine.connect() as connection:
+            reservation = store.reserve(
+                connection, scope=scope, key=key, request_fingerprint=request_fingerprint, owner=owner,
+                now=timeutil.now(), ttl=timedelta(hours=float(config["IDEMPOTENCY_TTL_HOURS"])),
+                stale_after=timedelta(seconds=float(config["IDEMPOTENCY_STALE_SECONDS"])))
+        if reservation.outcome == "run":
+            g.idempotency = reservation
+            return None
+        if reservation.outcome == "replay":
+            assert reservation.answer is not None
+            return _replay(reservation.answer)
+        if reservation.outcome == "mismatch":
+            raise Problem(422, "This Idempotency-Key was already used for a different request. "
+                               "Make a new key for each action.",
+                          title="Idempotency-Key reused", errors=[{"loc": ["header", HEADER], "msg": "reused"}])
+        # The first request with this key is still running: wait for its answer, holding no
+        # connection (give the session's back to the pool), so the waiters cannot starve it.
+        if not waited:
+            db.session.close()
+            waited = True
+        if time.monotonic() >= deadline:
+            problem = Problem(409, "A request with this Idempotency-Key is still being processed. Try again shortly.",
+                              title="Still processing")
+            raise problem
+        time.sleep(POLL_SECONDS)
+
+
+def _after(response: Response) -> Response:
+    reservation = g.pop("idempotency", None)
+    if reservation is None:
+        return response
+    with db.engine.connect() as connection:
+        if response.status_code >= 500 or response.status_code in NOT_KEPT or response.direct_passthrough:
+            store.release(connection, key_id=reservation.key_id, owner=reservation.owner)
+        else:
+            headers = {name: response.headers[name] for name in REPEATED_HEADERS if name in response.headers}
+            answer = store.Answer(response.status_code, response.content_type, headers, response.get_data())
+            store.store_answer(connection, key_id=reservation.key_id, owner=reservation.owner, answer=answer,
+                               now=timeutil.now())
+    return response
+
+
+def _teardown(_error: BaseException | None) -> None:
+    # after_request did not run (an exception escaped every handler): the call did not answer.
+    reservation = g.pop("idempotency", None)
+    if reservation is not None:
+        with db.engine.connect() as connection:
+            store.release(connection, key_id=reservation.key_id, owner=reservation.owner)
