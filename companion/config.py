@@ -40,6 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIGN_IN_RATE_LIMIT", "600 per hour", "How many sign-in requests (links asked for, links used, staff passwords) one client address may make, in Flask-Limiter notation. A venue's Wi-Fi puts hundreds of people behind one address; each email address has its own tighter limit."),
     Setting("REMEMBER_DAYS", 7, "How long a signed-in phone stays signed in (set it to the length of the conference plus a day)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Where rate-limit counters live. memory:// counts in each process: with several gunicorn workers or app servers every limit is multiplied by their number, so use a shared store such as redis://host:6379."),
+    Setting("IDEMPOTENCY_TTL_HOURS", 24, "How long the API keeps the answer to a request sent with an Idempotency-Key (the offline queue's replays): the same key gets the same answer for this long."),
     Setting("VAPID_PRIVATE_KEY", None, "The web push VAPID private key (PEM, or base64url DER or raw). Default: instance/vapid_private.pem, made by `companion push vapid-keys` (the demo makes one)."),
     Setting("VAPID_SUBJECT", None, "Contact push services see: a real mailto: or https: address (Apple refuses localhost, .local, .invalid). Required in production."),
     Setting("PUSH_ALLOW_LOCAL_ENDPOINTS", None, "Accept http:// and private-address push endpoints (a local push service emulator). Default: yes outside production, no in production."),

@@ -54,6 +54,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"Raffles:   {base}/staff/raffles (the desk; sign in as staff) · public proof of a drawn one: "
                f"{base}/raffles/{raffle_codes[0]}")
     click.echo(f"Posters:   {base}/posters (vote as the attendee) · staff tally: {base}/staff/voting")
+    click.echo(f"Offline:   star, vote or open a booth's QR with the connection off (DevTools: Network, Offline); "
+               f"{base}/queue shows what waits and what the server answered once it is back")
     click.echo(f"Push:      {base}/me/notifications  (VAPID public key {public_key[:16]}...; "
                "a push worker runs beside the demo: reminders 10 minutes before starred sessions)")
     if not no_serve:

@@ -31,6 +31,14 @@ ICONS = (
     ("icons/icon-512.png", "512x512", "any"),
     ("icons/icon-maskable-512.png", "512x512", "maskable"),
 )
+# Long-press the app's icon (Android) or right-click it (desktop): straight to these pages.
+# (name, short name, what it opens, endpoint, 96 px icon drawn by docs/make_icons.py)
+SHORTCUTS = (
+    ("My agenda", "Agenda", "The sessions you starred, with clashes and free time", "agenda.agenda",
+     "icons/shortcut-agenda-96.png"),
+    ("My badge", "Badge", "Your badge QR code for the door, even offline", "badges.my_badge",
+     "icons/shortcut-badge-96.png"),
+)
 
 
 def _asset_url(app: Flask) -> Callable[[str], str]:
@@ -45,7 +53,7 @@ def precache_urls(app: Flask) -> list[str]:
     digests: dict[str, str] = app.extensions["asset_digests"]
     asset_url = _asset_url(app)
     shell = [asset_url(name) for name in sorted(digests) if name.startswith(SHELL_FOLDERS)]
-    return [*shell, url_for("pwa.offline")]
+    return [*shell, url_for("pwa.offline"), url_for("offline_queue.page")]
 
 
 def service_worker_source(app: Flask) -> str:
@@ -75,7 +83,7 @@ def service_worker() -> Response:
 
 @bp.get("/manifest.webmanifest")
 def manifest() -> Response:
-    """The web app manifest: name, start URL, colours and icons (hashed URLs)."""
+    """The web app manifest: name, start URL, colours, icons (hashed URLs) and shortcuts."""
     conference = queries.get_conference()
     asset_url = _asset_url(current_app)
     body = {
@@ -92,11 +100,22 @@ def manifest() -> Response:
             {"src": asset_url(name), "sizes": sizes, "type": "image/png", "purpose": purpose}
             for name, sizes, purpose in ICONS
         ],
+        "shortcuts": [
+            {"name": name, "short_name": short_name, "description": description, "url": url_for(endpoint),
+             "icons": [{"src": asset_url(icon), "sizes": "96x96", "type": "image/png"}]}
+            for name, short_name, description, endpoint, icon in SHORTCUTS
+        ],
     }
     response = current_app.response_class(json.dumps(body, indent=2), mimetype="application/manifest+json")
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.app_context_processor
+def _app_names() -> dict[str, str]:
+    # base.html names the app on an iPhone's home screen (apple-mobile-web-app-title) with it.
+    return {"app_short_name": SHORT_NAME}
 
 
 @bp.get("/offline")

@@ -11,6 +11,7 @@ launchers may crop it to any shape.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -62,6 +63,42 @@ def icon(size: int, maskable: bool = False) -> Image.Image:
     return image
 
 
+def shortcut_icon(kind: str, size: int = 96) -> Image.Image:
+    """A launcher shortcut's icon (the manifest's ``shortcuts``): a white mark on a full-bleed
+    brand square, inside the central 60 % so a round mask leaves it whole. Drawn at 4x and scaled
+    down, so its edges are smooth at 96 px.
+
+    :param kind: ``"agenda"`` (a star: my starred sessions) or ``"badge"`` (a badge on its clip).
+    """
+    big = size * 4
+    image = Image.new("RGBA", (big, big), BRAND + (255,))
+    draw = ImageDraw.Draw(image)
+    centre = big / 2
+    if kind == "agenda":
+        outer, inner = big * 0.3, big * 0.3 * 0.42
+        points = [(centre + (outer if i % 2 == 0 else inner) * math.sin(i * math.pi / 5),
+                   centre + big * 0.025 - (outer if i % 2 == 0 else inner) * math.cos(i * math.pi / 5))
+                  for i in range(10)]
+        draw.polygon(points, fill=WHITE)
+    elif kind == "badge":
+        width, height = big * 0.42, big * 0.54
+        left, top = centre - width / 2, centre - height / 2 + big * 0.02
+        draw.rounded_rectangle((left, top, left + width, top + height), radius=width * 0.12, fill=WHITE)
+        # The clip's slot, then a name line in the accent colour and a QR code's three corners.
+        draw.rounded_rectangle((centre - width * 0.18, top + height * 0.07, centre + width * 0.18, top + height * 0.14),
+                               radius=height * 0.035, fill=BRAND)
+        draw.rectangle((left + width * 0.17, top + height * 0.24, left + width * 0.83, top + height * 0.33), fill=ACCENT)
+        cell = width * 0.2
+        qr_left, qr_top = centre - cell * 1.25, top + height * 0.45
+        for dx, dy in ((0, 0), (1.5, 0), (0, 1.5)):
+            x0, y0 = qr_left + dx * cell, qr_top + dy * cell
+            draw.rectangle((x0, y0, x0 + cell, y0 + cell), fill=BRAND)
+        draw.rectangle((qr_left + 1.5 * cell, qr_top + 1.5 * cell, qr_left + 2.0 * cell, qr_top + 2.0 * cell), fill=BRAND)
+    else:
+        raise ValueError(kind)
+    return image.resize((size, size), Image.Resampling.LANCZOS)
+
+
 def main() -> None:
     """Write every icon the manifest and base.html name."""
     ICONS.mkdir(parents=True, exist_ok=True)
@@ -71,6 +108,8 @@ def main() -> None:
     # iOS draws no transparency: a full-bleed square, and it rounds the corners itself.
     icon(180, maskable=True).convert("RGB").save(ICONS / "apple-touch-icon.png", optimize=True)
     icon(32).save(ICONS / "favicon-32.png", optimize=True)
+    for kind in ("agenda", "badge"):
+        shortcut_icon(kind).save(ICONS / f"shortcut-{kind}-96.png", optimize=True)
 
 
 if __name__ == "__main__":

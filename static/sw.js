@@ -6,25 +6,30 @@
 //   companion-runtime-1        pages and schedule API answers, kept across deployments so what
 //                              an attendee opened stays readable offline after an update.
 // Strategies:
-//   navigations, /api/v1/schedule, /api/v1/sessions/*, /api/v1/speakers/*, /schedule/tracks.css:
+//   /api/v1/schedule: stale-while-revalidate (the saved copy at once, then revalidated by ETag).
+//   navigations, /api/v1/sessions/*, /api/v1/speakers/*, /schedule/tracks.css:
 //     network first (with a timeout), copy into the runtime cache (the newest MAX_RUNTIME_ENTRIES
 //     kept); on failure the cached copy, else for a page the offline page.
 //   /static/...?v=<hash>: cache first (the URL changes when the file does).
 //   /me/badge/qr.svg: network first like the badge page, so "My badge" opens offline.
-// Private pages (/me..., /staff..., /b/..., /agenda..., /ical/...) belong to whoever is signed in on this phone: they
+// Private pages (/me..., /staff..., /b/..., /agenda..., /ical/..., /hunt, /posters: "your vote") belong to whoever is signed in on this phone: they
 // are purged from the runtime cache on sign-out (the POST going by, or a "purge-private" message
 // from static/js/badge-signout.js) and when the server answers one of them with a redirect (the
 // session ended elsewhere). Answers marked Cache-Control: no-store are never saved.
 // Push (companion/push): shows each push as a notification, opens its page when tapped, and
 // carries a subscription the browser replaced over to the server (pushsubscriptionchange).
-/* global VERSION, PRECACHE */
+// Offline actions (static/js/queue-core.js, shared with the pages): replayed on Background Sync;
+// a booth's QR (/h/<code>) opened without a connection is queued as a stamp, then /queue shown.
+/* global VERSION, PRECACHE, CompanionQueue */
+
+importScripts(PRECACHE.find((url) => url.startsWith("/static/js/queue-core.js?")) || "/static/js/queue-core.js");
 
 const SHELL_CACHE = `companion-shell-${VERSION}`;
 const RUNTIME_CACHE = "companion-runtime-1";
 const OFFLINE_URL = "/offline";
 // After this long without an answer, a saved copy is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 4000;
-const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/|hunt(\/|$)|h\/|booth(\/|$))/;
+const PRIVATE_PATHS = /^\/(me(\/|$)|staff(\/|$)|b\/|agenda(\/|$)|ical\/|hunt(\/|$)|h\/|booth(\/|$)|posters(\/|$))/;
 const SIGN_OUT_PATHS = ["/sign-out", "/sign-out-everywhere", "/me/delete"];
 const NOT_SAVED_ON_ACTIVATION = /^\/(sign-in|staff)(\/|$)/;
 // Every filter and search result is a page of its own: keep the newest few hundred, not all.
@@ -77,7 +82,6 @@ async function saveOpenPages() {
 function isNetworkFirst(request, url) {
   return (
     request.mode === "navigate" ||
-    url.pathname === "/api/v1/schedule" ||
     url.pathname.startsWith("/api/v1/sessions/") ||
     url.pathname.startsWith("/api/v1/speakers/") ||
     url.pathname === "/schedule/tracks.css" ||
@@ -159,7 +163,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (request.method !== "GET") return;
-  if (isNetworkFirst(request, url)) {
+  if (url.pathname === "/api/v1/schedule") {
+    event.respondWith(staleWhileRevalidate(event, request));
+  } else if (isNetworkFirst(request, url)) {
     event.respondWith(networkFirst(event, request));
   } else if (isHashedAsset(url)) {
     event.respondWith(cacheFirst(request));
@@ -196,11 +202,66 @@ async function networkFirst(event, request) {
     const saved = await fromRuntime(request);
     if (saved) return saved;
     if (request.mode === "navigate") {
+      const queued = await queueBoothScan(new URL(request.url));
+      if (queued) return queued;
+      // The shell's own pages (/offline, /queue) are precached.
+      const shell = await caches.match(new URL(request.url).pathname, { cacheName: SHELL_CACHE });
+      if (shell) return shell;
       const offline = await caches.match(OFFLINE_URL, { cacheName: SHELL_CACHE });
       if (offline) return offline;
     }
     throw error;
   }
+}
+
+// A booth's QR opened by the camera app while offline: keep the stamp to send later (the server
+// accepts it if the code was valid when scanned, within the grace staff set), and show the queue.
+const BOOTH_PATH = /^\/h\/([^/]{1,300})$/;
+
+async function queueBoothScan(url) {
+  const match = BOOTH_PATH.exec(url.pathname);
+  if (!match) return null;
+  const token = await CompanionQueue.recall("csrf").catch(() => null);
+  if (!token) return null; // signed out on this phone: the offline page says what to do
+  const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  await CompanionQueue.add({
+    method: "POST",
+    url: "/api/v1/hunt/stamps",
+    body: { code: decodeURIComponent(match[1]), offline: true },
+    csrf: token,
+    label: `Booth code scanned at ${time}`,
+    kind: "stamp",
+    target: decodeURIComponent(match[1]).split(".")[0],
+  });
+  return Response.redirect("/queue", 303);
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag !== CompanionQueue.SYNC_TAG) return;
+  event.waitUntil(CompanionQueue.replay().then((outcome) => {
+    // Rejecting tells the browser to fire the sync again later, when it thinks we are online.
+    if (outcome.offline) throw new Error(`${outcome.waiting} actions still waiting`);
+  }));
+});
+
+// The whole schedule: the saved copy at once, then a conditional request with its ETag (a 304
+// costs the venue Wi-Fi a few hundred bytes); a changed schedule replaces the copy for next time.
+async function staleWhileRevalidate(event, request) {
+  const cached = await fromRuntime(request);
+  const refresh = (async () => {
+    const headers = new Headers(request.headers);
+    const etag = cached?.headers.get("ETag");
+    if (etag) headers.set("If-None-Match", etag);
+    const response = await fetch(request.url, { headers, credentials: "same-origin", cache: "no-store" });
+    if (response.status === 304 && cached) return cached;
+    if (isCacheable(response)) {
+      const cache = await caches.open(RUNTIME_CACHE);
+      await cache.put(request, response.clone());
+    }
+    return response;
+  })();
+  event.waitUntil(refresh.catch(() => undefined));
+  return cached || refresh;
 }
 
 async function trim(cache) {

@@ -51,6 +51,8 @@ def test_demo_loads_a_two_day_paris_conference_once(scratch_database_url, tmp_pa
                      first.output, re.M)
     assert re.search(r"^Posters: 36 posters, voting open until \d\d:\d\d, 60 votes cast\.$", first.output, re.M)
     assert "Posters: The database already holds posters; keeping them." in second.output
+    assert "Offline:   star, vote or open a booth's QR with the connection off (DevTools: Network, Offline); " \
+           "http://127.0.0.1:5055/queue shows what waits and what the server answered once it is back" in first.output
     assert "Posters:   http://127.0.0.1:5055/posters (vote as the attendee) · staff tally: " \
            "http://127.0.0.1:5055/staff/voting" in first.output
     assert re.search(r"^Push:      http://127\.0\.0\.1:5055/me/notifications  \(VAPID public key [\w-]{16}\.\.\.;", first.output, re.M)

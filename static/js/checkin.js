@@ -1,6 +1,6 @@
 // The staff scanner on /staff/check-in: the phone camera reads badge QR codes and each one is
 // checked in through POST /api/v1/check-ins. The camera starts from a tap (browsers ask for the
-// permission then). Decoding: see scanner.js.
+// permission then). Decoding: see scanner.js. Offline, check-ins wait in the offline queue.
 
 import { cameraScanner, showResult } from "./scanner.js";
 
@@ -36,6 +36,23 @@ function describe({ status, body }) {
   return ["invalid", "The check-in did not go through.", body.detail || "Try again."];
 }
 
+// No connection at the door: the check-in goes into the offline queue (static/js/queue-core.js)
+// and is sent, once, when the connection is back.
+async function keepForLater(apiUrl, code) {
+  const queue = self.CompanionQueue;
+  if (!queue) return false;
+  try {
+    const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    await queue.add({
+      method: "POST", url: apiUrl, body: { token: code }, csrf: csrfToken(),
+      label: `Badge checked in at ${time}`, kind: "check-in", target: null,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function initScanner(root) {
   const start = root.querySelector("[data-start-camera]");
   const stop = root.querySelector("[data-stop-camera]");
@@ -54,8 +71,13 @@ function initScanner(root) {
         if (kind === "new") navigator.vibrate?.(120);
         document.dispatchEvent(new CustomEvent("companion:checked-in"));
       } catch (error) {
-        showResult(root, "invalid", "No connection: the check-in did not go through.", "Try again.");
-        console.warn("check-in failed:", error);
+        console.warn("check-in not sent now:", error);
+        if (await keepForLater(root.dataset.apiUrl, code)) {
+          showResult(root, "already", "No connection: check-in kept on this phone.",
+                     "It is sent when the connection is back; let the person in.");
+        } else {
+          showResult(root, "invalid", "No connection: the check-in did not go through.", "Try again.");
+        }
       }
     },
     onCameraError(error) {

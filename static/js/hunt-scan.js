@@ -4,6 +4,7 @@
 // The camera starts by itself when the permission was already given, else from a tap; it stops
 // after a stamp (the next booth is a walk away, and a camera left on drains the battery).
 // The "type the code" form is a plain POST without JavaScript; here it goes through the API too.
+// Without a connection the scan waits in the offline queue and is sent once the phone is online.
 // The camera and decoding are scanner.js's, shared with the check-in scanner.
 
 import { cameraScanner, showResult } from "./scanner.js";
@@ -62,6 +63,23 @@ export function updateProgress(card) {
   missingLine.hidden = card.complete || !missing.length || card.stamped < card.needed;
 }
 
+// No connection: the scan goes into the offline queue (static/js/queue-core.js), marked as
+// scanned offline so the server accepts the code if it was valid now, within the staff's grace.
+async function keepForLater(apiUrl, code, shareContact) {
+  const queue = self.CompanionQueue;
+  if (!queue) return ["invalid", "No connection: the stamp was not collected. Try again when you are online."];
+  try {
+    const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    await queue.add({
+      method: "POST", url: apiUrl, body: { code, share_contact: shareContact, offline: true }, csrf: csrfToken(),
+      label: `Booth code scanned at ${time}`, kind: "stamp", target: code.split(".")[0],
+    });
+    return ["already", "No connection: your scan is kept on this phone and sent when you are back online."];
+  } catch {
+    return ["invalid", "No connection: the stamp was not collected. Try again when you are online."];
+  }
+}
+
 function initScanner(root) {
   const start = root.querySelector("[data-start-camera]");
   const stop = root.querySelector("[data-stop-camera]");
@@ -83,8 +101,8 @@ function initScanner(root) {
       [kind, text] = describe(answer);
       if (answer.status === 200 || answer.status === 201) updateProgress(answer.body.card);
     } catch (error) {
-      [kind, text] = ["invalid", "No connection: the stamp was not collected. Try again when you are online."];
-      console.warn("stamp failed:", error);
+      [kind, text] = await keepForLater(root.dataset.apiUrl, code, Boolean(share?.checked));
+      console.warn("stamp not sent now:", error);
     }
     showResult(root, kind, text);
     if (kind === "new") navigator.vibrate?.(120);

@@ -1,18 +1,16 @@
 // Star buttons (templates/agenda/_star.html): one <button aria-pressed data-star="CODE"> per
 // session, inside a form that works without JavaScript. This module makes them instant.
 //
-// Signed in (the page has <meta name="csrf-token">): PUT or DELETE /api/v1/agenda/CODE, shown at
-// once. A request that fails keeps what the person asked for in localStorage
-// ("companion.stars.pending") and says "not saved yet" until a retry succeeds: on the `online`
-// event, when the page is shown again, every 30 s, and on the next page load. A star is never
-// dropped silently.
+// Signed in (the page has <meta name="csrf-token">): PUT or DELETE /api/v1/agenda/CODE through
+// the offline queue (static/js/queue-core.js), shown at once. Without a connection the star is
+// kept on this phone, marked "not saved yet", and sent (once: it carries an Idempotency-Key)
+// when the connection is back; the answer then shows. A star is never dropped silently.
 // Signed out: stars live on this phone ("companion.stars", a list of codes), with a hint to sign
 // in. The first page loaded after signing in sends them to POST /api/v1/agenda/merge and, once
 // the server has them, forgets them here.
 
 const STARS_KEY = "companion.stars";
-const PENDING_KEY = "companion.stars.pending";
-const RETRY_MS = 30000;
+const PENDING_KEY = "companion.stars.pending"; // an earlier version's retry list, adopted by the queue
 const SAVED_NOTE_MS = 5000;
 const MAX_CODES = 500;
 const NOT_SAVED = "not saved yet";
@@ -96,48 +94,50 @@ function note(code, text, unsaved) {
 
 // --- signed in -------------------------------------------------------------------------------
 
+// The session's title, as the button's hidden text names it (for the offline queue's list).
+function titleOf(code) {
+  const hidden = buttonsFor(code)[0]?.querySelector(".visually-hidden");
+  return hidden ? hidden.textContent.trim() : code;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
 function signedIn(token) {
-  const inFlight = new Set();
-  const failed = new Set();
+  const queue = self.CompanionQueue;
   let merging = false;
 
-  async function send(code) {
-    if (inFlight.has(code)) return;
-    const wanted = pendingStars()[code];
-    if (wanted === undefined) return;
-    inFlight.add(code);
-    let outcome = "failed";
-    try {
-      const response = await fetch(`/api/v1/agenda/${encodeURIComponent(code)}`, {
-        method: wanted ? "PUT" : "DELETE",
-        headers: { "X-CSRFToken": token, Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      if (response.ok) outcome = "saved";
-      else if (response.status === 404) outcome = "gone";
-    } catch {
-      outcome = "failed"; // offline, or the request was cut off
-    } finally {
-      inFlight.delete(code);
-    }
-    const pending = pendingStars();
-    if (outcome === "failed") {
-      failed.add(code);
-      note(code, NOT_SAVED, true);
-      return;
-    }
-    if (pending[code] !== wanted) {
-      if (pending[code] !== undefined) send(code); // pressed again meanwhile: send the newest wish
-      return;
-    }
-    delete pending[code];
-    savePending(pending);
-    if (outcome === "gone") {
+  // Show the answer to a star sent through the offline queue.
+  function settle(entry, wasWaiting) {
+    const code = entry.target;
+    if (entry.state === "refused" && entry.result?.status === 404) {
       show(code, false);
       note(code, "This session is no longer on the schedule", false);
+    } else if (entry.state === "refused" || entry.state === "corrupt") {
+      note(code, entry.result?.message || NOT_SAVED, true);
     } else {
-      note(code, failed.delete(code) ? "Saved" : "", false);
+      note(code, wasWaiting ? "Saved" : "", false);
     }
+  }
+
+  async function toggle(code, starred) {
+    show(code, starred);
+    const title = titleOf(code);
+    const { entry, final } = await queue.act({
+      method: starred ? "PUT" : "DELETE",
+      url: `/api/v1/agenda/${encodeURIComponent(code)}`,
+      body: null,
+      csrf: token,
+      label: starred ? `Star “${title}”` : `Remove the star from “${title}”`,
+      kind: "star",
+      target: code,
+    }, 3000);
+    if (final) {
+      settle(final, false);
+      return;
+    }
+    note(code, NOT_SAVED, true); // kept on this phone: sent when the connection is back
+    const later = await queue.settled(entry.key, DAY_MS);
+    if (later) settle(later, true);
   }
 
   async function merge() {
@@ -158,43 +158,48 @@ function signedIn(token) {
       // "My agenda" was drawn before these arrived: draw it again with them.
       if (added > 0 && document.querySelector("[data-agenda]")) location.reload();
     } catch {
-      /* offline: tried again with the pending stars */
+      /* offline: tried again on the next page, or when the connection is back */
     } finally {
       merging = false;
     }
   }
 
-  function retryAll() {
-    for (const code of Object.keys(pendingStars())) send(code);
-    merge();
-  }
-
   document.addEventListener("submit", (event) => {
     const form = event.target;
     const button = form instanceof HTMLFormElement && form.matches("[data-star-form]") && form.querySelector("button[data-star]");
-    if (!button) return;
+    if (!button || !queue) return; // no queue (a browser without IndexedDB): the form posts
     event.preventDefault();
-    const code = button.dataset.star;
-    const starred = button.getAttribute("aria-pressed") !== "true";
-    const pending = pendingStars();
-    pending[code] = starred;
-    savePending(pending);
-    show(code, starred);
-    send(code);
+    toggle(button.dataset.star, button.getAttribute("aria-pressed") !== "true");
   });
 
-  // What an earlier page could not save: show it as asked, and try again now.
-  for (const [code, starred] of Object.entries(pendingStars())) {
-    show(code, starred);
-    failed.add(code);
-    note(code, NOT_SAVED, true);
+  // Stars an earlier version of this page kept in localStorage: into the queue, once.
+  async function adoptOldPending() {
+    const old = pendingStars();
+    savePending({});
+    for (const [code, starred] of Object.entries(old)) {
+      await queue.add({
+        method: starred ? "PUT" : "DELETE", url: `/api/v1/agenda/${encodeURIComponent(code)}`, body: null,
+        csrf: token, label: `${starred ? "Star" : "Remove the star from"} ${code}`, kind: "star", target: code,
+      });
+    }
   }
-  retryAll();
-  window.addEventListener("online", retryAll);
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") retryAll();
-  });
-  setInterval(retryAll, RETRY_MS);
+
+  // What is still waiting in the queue: show it as asked, and its answer when it comes.
+  async function showWaiting() {
+    if (!queue) return;
+    await adoptOldPending().catch(() => undefined);
+    const entries = await queue.all().catch(() => []);
+    for (const entry of entries) {
+      if (entry?.kind !== "star" || entry.state !== "pending" || !isCode(entry.target)) continue;
+      show(entry.target, entry.method === "PUT");
+      note(entry.target, NOT_SAVED, true);
+      queue.settled(entry.key, DAY_MS).then((final) => final && settle(final, true));
+    }
+  }
+
+  showWaiting();
+  merge();
+  window.addEventListener("online", merge);
 }
 
 // --- signed out ------------------------------------------------------------------------------
