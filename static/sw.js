@@ -115,6 +115,8 @@ async function purgePrivate() {
   await Promise.all(requests.filter((request) => isPrivate(new URL(request.url))).map((request) => cache.delete(request)));
   // The phone's push subscription is the person's who signs out: end it, so whoever uses the
   // phone next gets none of their reminders (the server deletes the row at the push service's 410).
+  // The offline queue: the session's token and what was sent go; waiting actions are marked not sent.
+  await CompanionQueue.forgetPrivate().catch(() => undefined);
   const subscription = await self.registration.pushManager?.getSubscription().catch(() => null);
   if (subscription) await subscription.unsubscribe().catch(() => false);
 }
@@ -221,17 +223,23 @@ const BOOTH_PATH = /^\/h\/([^/]{1,300})$/;
 async function queueBoothScan(url) {
   const match = BOOTH_PATH.exec(url.pathname);
   if (!match) return null;
+  let code;
+  try {
+    code = decodeURIComponent(match[1]);
+  } catch {
+    return null; // not a code of ours: the offline page
+  }
   const token = await CompanionQueue.recall("csrf").catch(() => null);
   if (!token) return null; // signed out on this phone: the offline page says what to do
   const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   await CompanionQueue.add({
     method: "POST",
     url: "/api/v1/hunt/stamps",
-    body: { code: decodeURIComponent(match[1]), offline: true },
+    body: { code, offline: true },
     csrf: token,
     label: `Booth code scanned at ${time}`,
     kind: "stamp",
-    target: decodeURIComponent(match[1]).split(".")[0],
+    target: code.split(".")[0],
   });
   return Response.redirect("/queue", 303);
 }

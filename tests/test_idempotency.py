@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -258,3 +259,84 @@ def test_the_fingerprint_tells_method_path_and_body_apart():
         ("PUT", "/a", b"{}"), ("POST", "/a", b"{}"), ("PUT", "/a?x=1", b"{}"), ("PUT", "/a", b"{ }"),
         ("PUT", "/a{", b"}"))}
     assert len(prints) == 5
+
+
+def test_an_action_queued_before_a_sign_out_is_refused_for_the_next_person(app, voting, ada, clock):
+    """Sign-in and sign-out make a new CSRF token, so a queued action carrying Ada's token fails
+    for Grace on the same phone (the queue shows the refusal) instead of voting in her name."""
+    from companion.accounts import services as account_services
+
+    grace = make_attendee(email="grace@example.org", name="Grace Hopper").user
+    client, ada_token = _client(app, ada)
+    signed_out = client.post("/sign-out", data={"csrf_token": ada_token})
+    link = account_services.create_sign_in_link(grace, now=clock())
+    _db.session.commit()
+    page = client.get(f"/sign-in/{link}")
+    signed_in = client.post(f"/sign-in/{link}", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    grace_token = csrf_from(client.get("/posters").get_data(as_text=True))
+
+    queued = _vote(client, ada_token, voting["P1"].code)
+
+    assert (signed_out.status_code, signed_in.status_code) == (302, 302)
+    assert grace_token != ada_token
+    assert (queued.status_code, queued.get_json()["detail"]) == (400, "The CSRF tokens do not match.")
+    assert (_ballots(), _keys()) == ([], [])
+
+
+def _vote_body(poster_code: str) -> bytes:
+    return f'{{"poster": "{poster_code}"}}'.encode()
+
+
+def test_a_key_whose_action_committed_is_never_run_again_even_without_its_answer(app, voting, ada, clock):
+    client, token = _client(app, ada)
+    # The first request committed its action, then its process died before storing the answer.
+    _db.session.add(IdempotencyKey(scope=f"user:{ada.id}", key=KEY, owner="a" * 32, locked_at=DURING,
+                                   expires_at=DURING + timedelta(hours=24), committed_at=DURING,
+                                   fingerprint=store.fingerprint("PUT", "/api/v1/votes/best-poster",
+                                                                 _vote_body(voting["P1"].code))))
+    _db.session.commit()
+    clock.set(DURING + timedelta(minutes=5))
+    app.config["IDEMPOTENCY_WAIT_SECONDS"] = 0.2
+    try:
+        again = client.put("/api/v1/votes/best-poster", data=_vote_body(voting["P1"].code),
+                           content_type="application/json", headers={"X-CSRFToken": token, "Idempotency-Key": KEY})
+    finally:
+        app.config["IDEMPOTENCY_WAIT_SECONDS"] = 10
+
+    assert again.status_code == 409
+    assert (_ballots(), _keys()) == ([], [(f"user:{ada.id}", KEY, None)])
+
+
+def test_a_request_whose_key_was_taken_over_cannot_commit_its_action(app, voting, ada, clock):
+    from flask import g
+
+    from companion.voting import queries, services
+    from companion.voting.models import Poster
+
+    with app.test_request_context("/api/v1/votes/best-poster", method="PUT"):
+        with _db.engine.connect() as connection:
+            mine = store.reserve(connection, scope=f"user:{ada.id}", key=KEY, request_fingerprint="f" * 64,
+                                 owner="a" * 32, now=DURING, ttl=timedelta(hours=24), stale_after=timedelta(seconds=60))
+            taken = store.reserve(connection, scope=f"user:{ada.id}", key=KEY, request_fingerprint="f" * 64,
+                                  owner="b" * 32, now=DURING + timedelta(seconds=61), ttl=timedelta(hours=24),
+                                  stale_after=timedelta(seconds=60))
+        g.idempotency = mine
+        services.cast_vote(_db.session.get(type(ada), ada.id), _db.session.get(Poster, voting["P1"].id),
+                           queries.category_by_code("best-poster"), now=DURING, zone=ZoneInfo("Europe/Paris"))
+        with pytest.raises(RuntimeError, match="taken over"):
+            _db.session.commit()
+        _db.session.rollback()
+
+    assert (mine.outcome, taken.outcome) == ("run", "run")
+    assert _ballots() == []
+
+
+def test_the_header_is_ignored_without_a_route_or_a_signed_in_person(app, client, voting):
+    nowhere = client.post("/api/v1/nowhere", headers={"Idempotency-Key": KEY})
+    # The one state change open to anyone (no sign-in, no CSRF token): a push subscription's renewal.
+    anonymous = client.post("/api/v1/push/subscriptions/renew", json={"old_endpoint": "https://push.example/x"},
+                            headers={"Idempotency-Key": OTHER_KEY})
+
+    assert nowhere.status_code == 404
+    assert anonymous.status_code == 400  # the view ran (a signed-in 400 would be kept)
+    assert _keys() == []

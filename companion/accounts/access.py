@@ -11,8 +11,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, g, redirect, request, session, url_for
+from flask_login import current_user, user_logged_in, user_logged_out
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -58,6 +58,16 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     login_manager._session_identifier_generator = _session_identifier  # noqa: SLF001 - documented hook
+    user_logged_in.connect(_new_csrf_token, app)
+    user_logged_out.connect(_new_csrf_token, app)
+
+
+def _new_csrf_token(_app: Flask, **_extra: Any) -> None:
+    # A new CSRF token at every sign-in and sign-out (Flask-WTF keeps one per browser session
+    # otherwise): an action an attendee's phone queued offline carries their token, so if someone
+    # else signs in on that phone before it is sent, it is refused instead of done in their name.
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
 
 
 def _guard(mark: tuple[str, ...], refuse: Callable[[], None] | None = None) -> Callable[[F], F]:

@@ -1,19 +1,28 @@
-"""Honour ``Idempotency-Key`` on every state-changing API call (POST, PUT, PATCH, DELETE /api/...).
+"""Honour ``Idempotency-Key`` on every state-changing API call (POST, PUT, PATCH, DELETE /api/...)
+of a signed-in person.
 
 Before the view: take the key (or replay its answer, refuse a reused key with 422, or wait for
-the first request with it to answer). After the view: store the answer, or let the key go if
-the call did not act (see :data:`NOT_KEPT`). A request without the header is untouched.
+the first request with it to answer). When the view commits, the same transaction marks the key
+committed (so its action can never run twice, whatever happens after). After the view: store the
+answer, or let the key go if the call committed nothing and its answer means it did not run (see
+:data:`NOT_KEPT`). A request without the header, to no route, or by nobody signed in, is untouched:
+keys belong to accounts (the one anonymous state change, a push subscription's renewal, is
+idempotent by itself).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
 from datetime import timedelta
+from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from companion import timeutil
 from companion.errors import Problem
@@ -29,7 +38,9 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # not signed in, forbidden, timed out, in conflict, too many requests, and every server error.
 NOT_KEPT = frozenset({401, 403, 408, 409, 429})
 REPEATED_HEADERS = ("Location", "ETag", "Content-Location")
-POLL_SECONDS = 0.025
+POLL_SECONDS = (0.025, 0.05, 0.1, 0.2)  # then every 0.2 s
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -40,14 +51,33 @@ def init_app(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(_teardown)
+    if not event.contains(db.session, "before_commit", _mark_committed):
+        event.listen(db.session, "before_commit", _mark_committed)
 
 
 def _applies() -> bool:
-    return request.method in STATE_CHANGING and request.path.startswith("/api/") and HEADER in request.headers
+    return (request.method in STATE_CHANGING and request.path.startswith("/api/") and HEADER in request.headers
+            and request.url_rule is not None and current_user.is_authenticated)
 
 
 def _scope() -> str:
-    return f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
+    return f"user:{current_user.id}"
+
+
+def _mark_committed(session: Session) -> None:
+    # In the view's transaction: the key and the action commit together, or neither does. If the
+    # key was taken over meanwhile (this request was slower than IDEMPOTENCY_STALE_SECONDS), the
+    # action must not commit: the request that took the key runs it.
+    if not has_request_context():
+        return
+    reservation = g.get("idempotency")
+    if reservation is None or g.get("idempotency_committed"):
+        return
+    result = session.execute(store.commit_statement(key_id=reservation.key_id, owner=reservation.owner,
+                                                    now=timeutil.now()))
+    if result.rowcount != 1:
+        raise RuntimeError("the Idempotency-Key was taken over by another request; this one must not act")
+    g.idempotency_committed = True
 
 
 def _replay(answer: store.Answer) -> Response:
@@ -70,7 +100,7 @@ def _before() -> Response | None:
     request_fingerprint = store.fingerprint(request.method, request.full_path.rstrip("?"), request.get_data(cache=True))
     owner = secrets.token_hex(16)
     deadline = time.monotonic() + float(config["IDEMPOTENCY_WAIT_SECONDS"])
-    waited = False
+    polls = 0
     while True:
         with db.engine.connect() as connection:
             reservation = store.reserve(
@@ -88,35 +118,44 @@ def _before() -> Response | None:
                                "Make a new key for each action.",
                           title="Idempotency-Key reused", errors=[{"loc": ["header", HEADER], "msg": "reused"}])
         # The first request with this key is still running: wait for its answer, holding no
-        # connection (give the session's back to the pool), so the waiters cannot starve it.
-        if not waited:
-            db.session.close()
-            waited = True
+        # connection (end the session's transaction: its connection goes back to the pool, and
+        # the signed-in user reloads if the view runs after all), so waiters cannot starve it.
         if time.monotonic() >= deadline:
-            problem = Problem(409, "A request with this Idempotency-Key is still being processed. Try again shortly.",
-                              title="Still processing")
-            raise problem
-        time.sleep(POLL_SECONDS)
+            raise Problem(409, "A request with this Idempotency-Key is still being processed. Try again shortly.",
+                          title="Still processing")
+        db.session.rollback()
+        time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+        polls += 1
 
 
 def _after(response: Response) -> Response:
-    reservation = g.pop("idempotency", None)
+    reservation = g.get("idempotency")
     if reservation is None:
         return response
-    with db.engine.connect() as connection:
-        if response.status_code >= 500 or response.status_code in NOT_KEPT or response.direct_passthrough:
-            store.release(connection, key_id=reservation.key_id, owner=reservation.owner)
-        else:
-            headers = {name: response.headers[name] for name in REPEATED_HEADERS if name in response.headers}
-            answer = store.Answer(response.status_code, response.content_type, headers, response.get_data())
-            store.store_answer(connection, key_id=reservation.key_id, owner=reservation.owner, answer=answer,
-                               now=timeutil.now())
+    committed = g.get("idempotency_committed", False)
+    try:
+        with db.engine.connect() as connection:
+            if not committed and (response.status_code >= 500 or response.status_code in NOT_KEPT
+                                  or response.direct_passthrough):
+                store.release(connection, key_id=reservation.key_id, owner=reservation.owner)
+            else:
+                # Whatever it says, an answer given after the action committed is the answer.
+                headers = {name: response.headers[name] for name in REPEATED_HEADERS if name in response.headers}
+                body = b"" if response.direct_passthrough else response.get_data()
+                answer = store.Answer(response.status_code, response.content_type, headers, body)
+                store.store_answer(connection, key_id=reservation.key_id, owner=reservation.owner, answer=answer,
+                                   now=timeutil.now())
+    except Exception:  # noqa: BLE001 - the answer still goes out; the key stays taken
+        # Not stored: a retry with this key waits, then gets a 409 until the key expires; an
+        # action that committed is never run again.
+        log.exception("could not store the answer to Idempotency-Key %s", reservation.key_id)
+    g.pop("idempotency", None)
     return response
 
 
 def _teardown(_error: BaseException | None) -> None:
     # after_request did not run (an exception escaped every handler): the call did not answer.
-    reservation = g.pop("idempotency", None)
-    if reservation is not None:
+    reservation: Any = g.pop("idempotency", None)
+    if reservation is not None and not g.get("idempotency_committed", False):
         with db.engine.connect() as connection:
             store.release(connection, key_id=reservation.key_id, owner=reservation.owner)

@@ -36,3 +36,6 @@ class IdempotencyKey(Base):
     headers: Mapped[str | None] = mapped_column(Text)  # JSON object: Location, ETag
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set in the request's own transaction when it commits its action: a key whose action
+    # committed is never run again, even if its answer was never stored (the process died).
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -84,8 +84,9 @@ def reserve(connection: Connection, *, scope: str, key: str, request_fingerprint
         if row.status_code is not None:
             return Reservation("replay", answer=Answer(row.status_code, row.content_type,
                                                        json.loads(row.headers or "{}"), row.body or b""))
-        if row.locked_at <= now - stale_after:
-            if _take_over(connection, row, values, KEYS.c.completed_at.is_(None)):
+        if row.locked_at <= now - stale_after and row.committed_at is None:
+            # Its request died before its action committed: nothing happened, run it.
+            if _take_over(connection, row, values, KEYS.c.completed_at.is_(None) & KEYS.c.committed_at.is_(None)):
                 return Reservation("run", key_id=row.id, owner=owner)
             continue
         return Reservation("running")
@@ -95,9 +96,17 @@ def reserve(connection: Connection, *, scope: str, key: str, request_fingerprint
 def _take_over(connection: Connection, row, values: dict, condition) -> bool:  # noqa: ANN001 - a Row, a clause
     result = connection.execute(
         update(KEYS).where(KEYS.c.id == row.id, KEYS.c.owner == row.owner, condition)
-        .values(**values, status_code=None, content_type=None, headers=None, body=None, completed_at=None))
+        .values(**values, status_code=None, content_type=None, headers=None, body=None, completed_at=None,
+                committed_at=None))
     connection.commit()
     return result.rowcount == 1
+
+
+def commit_statement(*, key_id: int, owner: str, now: datetime):  # noqa: ANN201 - an Update
+    """The UPDATE that marks the key's action as committed, run inside the action's own
+    transaction: it changes no row if another request took the key over meanwhile."""
+    return (update(KEYS).where(KEYS.c.id == key_id, KEYS.c.owner == owner, KEYS.c.completed_at.is_(None))
+            .values(committed_at=now))
 
 
 def store_answer(connection: Connection, *, key_id: int, owner: str, answer: Answer, now: datetime) -> bool:
@@ -111,9 +120,10 @@ def store_answer(connection: Connection, *, key_id: int, owner: str, answer: Ans
 
 
 def release(connection: Connection, *, key_id: int, owner: str) -> None:
-    """Let the key go without an answer (the request failed before acting, or the server erred):
-    the next request with it runs as if it were the first."""
-    connection.execute(delete(KEYS).where(KEYS.c.id == key_id, KEYS.c.owner == owner, KEYS.c.completed_at.is_(None)))
+    """Let the key go without an answer (the request did not commit an action): the next
+    request with it runs as if it were the first. A key whose action committed is kept."""
+    connection.execute(delete(KEYS).where(KEYS.c.id == key_id, KEYS.c.owner == owner, KEYS.c.completed_at.is_(None),
+                                          KEYS.c.committed_at.is_(None)))
     connection.commit()
 
 

@@ -31,6 +31,7 @@ def upgrade():
     sa.Column('headers', sa.Text(), nullable=True),
     sa.Column('body', sa.LargeBinary(), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('committed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_key')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_key_scope_key'))
     )

@@ -38,14 +38,17 @@ function describe({ status, body }) {
 
 // No connection at the door: the check-in goes into the offline queue (static/js/queue-core.js)
 // and is sent, once, when the connection is back.
+// A badge's QR: its token (16 to 64 URL-safe characters), alone or in its /b/<token> URL.
+const BADGE_CODE = /(?:^|\/b\/)[A-Za-z0-9_-]{16,64}\/?$/;
+
 async function keepForLater(apiUrl, code) {
   const queue = self.CompanionQueue;
-  if (!queue) return false;
+  if (!queue || !BADGE_CODE.test(code.trim())) return false; // not a badge: no "let them in" offline
   try {
     const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     await queue.add({
       method: "POST", url: apiUrl, body: { token: code }, csrf: csrfToken(),
-      label: `Badge checked in at ${time}`, kind: "check-in", target: null,
+      label: `Badge checked in at ${time}`, kind: "check-in", target: code.trim().slice(-8),
     });
     return true;
   } catch {

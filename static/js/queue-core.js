@@ -27,6 +27,14 @@
   // requests; and every server error.
   const RETRY_STATUSES = [408, 409, 425, 429];
   const KEPT_FINISHED = 50; // finished actions shown in the list; older ones are forgotten
+  const SEND_TIMEOUT_MS = 15000; // a request stalled on a dying network frees the queue after this
+  // A server that has not answered for good after this many answers (5xx, 409, 429), or an
+  // action this old (keys live 24 h on the server: after that a resend could act again), is
+  // marked as not sent, with what to do.
+  const MAX_ATTEMPTS = 40;
+  const MAX_AGE_MS = 20 * 3600 * 1000;
+  const GAVE_UP = "Not sent: the server did not answer it for good after many tries. Check whether it took effect, and do it again if not.";
+  const SIGNED_OUT = "Not sent: this phone was signed out (or signed in as someone else) before it could be. Sign in and do it again.";
 
   function openDb() {
     return new Promise((resolve, reject) => {
@@ -108,7 +116,14 @@
       result: null,
     };
     if (!isAction(entry)) throw new TypeError("not an action the queue can send");
-    await withStore("readwrite", (store) => store.put(entry));
+    // The queue's own order (a phone's clock may jump when it reconnects): one more than the last.
+    await withStore("readwrite", (store) => {
+      const existing = store.getAll();
+      existing.onsuccess = () => {
+        entry.seq = existing.result.reduce((max, e) => Math.max(max, Number.isFinite(e?.seq) ? e.seq : 0), 0) + 1;
+        store.put(entry);
+      };
+    });
     announce({ type: "added", key: entry.key });
     requestSync();
     return entry;
@@ -116,7 +131,8 @@
 
   async function all() {
     const entries = await withStore("readonly", (store) => store.getAll());
-    return entries.sort((a, b) => String(a?.createdAt).localeCompare(String(b?.createdAt)));
+    const order = (e) => (Number.isFinite(e?.seq) ? e.seq : Number.MAX_SAFE_INTEGER);
+    return entries.sort((a, b) => order(a) - order(b) || String(a?.createdAt).localeCompare(String(b?.createdAt)));
   }
 
   async function save(entry) {
@@ -138,6 +154,8 @@
   }
 
   function problemText(status, body) {
+    // Flask-WTF's refusal: the session that made the action is not this phone's any more.
+    if (status === 400 && body && typeof body.detail === "string" && /CSRF/.test(body.detail)) return SIGNED_OUT;
     if (body && typeof body.detail === "string" && body.detail) return body.detail;
     if (status === 401) return "You were signed out before this was sent. Sign in and do it again.";
     if (status === 403) return "You are not allowed to do this.";
@@ -156,9 +174,16 @@
   // Send one entry. Answers "done" (the server answered for good) or "later" (offline, or an
   // answer that says try again): then nothing after it is sent now, so actions keep their order.
   async function send(entry) {
+    if (entry.attempts >= MAX_ATTEMPTS || Date.now() - Date.parse(entry.createdAt) > MAX_AGE_MS) {
+      entry.state = "refused";
+      entry.result = { status: entry.result?.status ?? null, message: GAVE_UP };
+      await save(entry);
+      return "done";
+    }
     let response;
     try {
       response = await fetch(entry.url, {
+        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         method: entry.method,
         credentials: "same-origin",
         headers: {
@@ -170,9 +195,7 @@
         body: entry.body,
       });
     } catch {
-      entry.attempts += 1;
-      await save(entry);
-      return "later";
+      return "later"; // offline, or no answer in time: not counted, only the action's age is
     }
     const body = await response.json().catch(() => null);
     if (response.status >= 500 || RETRY_STATUSES.includes(response.status)) {
@@ -275,10 +298,32 @@
     await withStore("readwrite", (store) => store.put({ name, value }), META);
   }
 
+  async function forget(name) {
+    await withStore("readwrite", (store) => store.delete(name), META);
+  }
+
+  /** Sign-out: drop the session's token and what was sent (its answers may name people checked
+   * in); actions still waiting can never be sent now (the session's token dies with it): they
+   * are marked so, and stay in the list for the person to see. */
+  async function forgetPrivateNow() {
+    await forget("csrf");
+    for (const entry of await all()) {
+      if (!entry) continue;
+      if (entry.state === "sent") await remove(entry.key);
+      else if (entry.state === "pending") await save({ ...entry, state: "refused", result: { status: null, message: SIGNED_OUT } });
+    }
+  }
+
+  function forgetPrivate() {
+    const locks = scope.navigator?.locks;
+    if (locks?.request) return locks.request("companion-queue", () => forgetPrivateNow());
+    return forgetPrivateNow();
+  }
+
   async function recall(name) {
     const row = await withStore("readonly", (store) => store.get(name), META);
     return row ? row.value : null;
   }
 
-  scope.CompanionQueue = { remember, recall, add, act, all, get, remove, replay, settled, newKey, isAction, SYNC_TAG, CHANNEL, DB_NAME, STORE };
+  scope.CompanionQueue = { remember, recall, forgetPrivate, add, act, all, get, remove, replay, settled, newKey, isAction, SYNC_TAG, CHANNEL, DB_NAME, STORE };
 })(self);

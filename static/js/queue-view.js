@@ -129,8 +129,10 @@ function start() {
     if (entries.some((e) => e?.state === "pending")) sendNow();
   }, RETRY_MS);
   // Signed in: the worker may queue a booth code the camera app opened offline (/h/...) with
-  // this session's token; signed out: it must not.
-  queue.remember("csrf", document.querySelector('meta[name="csrf-token"]')?.content || "").catch(() => undefined);
+  // this session's token.
+  // Never "" from a saved copy made while signed out: signing out forgets the token (sw.js).
+  const token = document.querySelector('meta[name="csrf-token"]')?.content;
+  if (token) queue.remember("csrf", token).catch(() => undefined);
   render().then(() => sendNow());
 }
 

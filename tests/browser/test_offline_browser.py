@@ -55,12 +55,12 @@ def _server_state(app: Flask, user_id: int) -> tuple[list, list, list, list]:
     return list(favourites), [tuple(b) for b in ballots], [tuple(s) for s in stamps], list(keys)
 
 
-def _sign_in(page: Page, live_server: str, mailbox: Mailbox) -> None:
+def _sign_in(page: Page, live_server: str, mailbox: Mailbox, email: str = EMAIL) -> None:
     page.goto(f"{live_server}/sign-in?next=/schedule?day=2026-04-07")
     wait_until(page, "navigator.serviceWorker.ready.then((r) => r.active.state === 'activated')")
-    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send me a sign-in link").click()
-    page.goto(first_link(mailbox.wait_for(EMAIL)))
+    page.goto(first_link(mailbox.wait_for(email)))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server}/schedule?day=2026-04-07")
 
@@ -214,3 +214,36 @@ def test_the_schedule_api_is_stale_while_revalidate(page: Page, live_server: str
 
     assert (stale, fresh, offline) == (before, expected, expected)
     assert old_title in before
+
+
+def test_an_action_still_waiting_at_sign_out_is_refused_not_done_for_the_next_person(
+        browser: Browser, browser_context_args: dict[str, Any], live_server: str, app: Flask, schedule: None,
+        mailbox: Mailbox) -> None:
+    with app.app_context():
+        ada = make_attendee(email=EMAIL, name="Ada Lovelace").user.id
+        grace = make_attendee(email="grace@example.org", name="Grace Hopper").user.id
+    context = browser.new_context(**{**browser_context_args, "base_url": live_server})
+    page = context.new_page()
+    _sign_in(page, live_server, mailbox)
+    # The venue's uplink drops every API call, the page's and the service worker's: the star waits.
+    context.route("**/api/v1/agenda/*", lambda route: route.abort("internetdisconnected"))
+    star = page.locator("section.slot").get_by_role("button", name=f"Star {SESSION_TITLE}")
+    star.click()
+    expect(page.locator("form:has(button[aria-pressed=true]) [data-star-status]")).to_have_text("not saved yet")
+    page.goto("/me")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(lambda url: not url.endswith("/me"))
+    page.wait_for_load_state()
+    _sign_in(page, live_server, mailbox, "grace@example.org")
+    context.unroute("**/api/v1/agenda/*")
+    page.goto("/queue")
+    page.evaluate("CompanionQueue.replay()")
+    wait_until(page, ALL_SENT)
+
+    signed_out = ("Not sent: this phone was signed out (or signed in as someone else) before it could be. "
+                  "Sign in and do it again.")
+    assert [(e["kind"], e["state"], e["message"]) for e in _queue(page)] == [("star", "refused", signed_out)]
+    expect(page.locator("[data-queue-item][data-state='refused'] [data-queue-message]")).to_have_text(signed_out)
+    assert _server_state(app, grace) == ([], [], [], [])
+    assert _server_state(app, ada) == ([], [], [], [])
+    context.close()
