@@ -2,7 +2,7 @@
 // detector, and the outcome shown in big letters with a coloured icon (green, amber, red).
 // Decoding: the browser's own BarcodeDetector where it has one (Android Chrome), else the
 // vendored barcode-detector polyfill (ZXing-C++ in WebAssembly, served from static/vendor/,
-// loaded only when needed).
+// loaded when the camera starts, and fetched ahead into the worker's cache for offline use).
 
 function loadScript(src) {
   return new Promise((resolve, reject) => {
@@ -31,6 +31,16 @@ export async function createDetector(polyfillUrl, wasmUrl) {
     fireImmediately: true,
   });
   return new api.BarcodeDetector({ formats: ["qr_code"] });
+}
+
+// The decoder's files, fetched while there is a connection: the service worker keeps hashed
+// static files (cache first), so the camera still reads codes when the Wi-Fi drops later (the
+// scans then wait in the offline queue). Only where the browser has no BarcodeDetector of its own.
+function prefetchDecoder(root) {
+  if ("BarcodeDetector" in window || !navigator.serviceWorker?.controller) return;
+  for (const url of [root.dataset.polyfillUrl, root.dataset.wasmUrl]) {
+    if (url) fetch(url, { credentials: "same-origin" }).catch(() => undefined);
+  }
 }
 
 // The outcome: a banner with the icon of its kind (templates data-icon=ok|warn|error on the page).
@@ -115,6 +125,7 @@ export function cameraScanner({ root, video, start, stop, onCode, onCameraError,
 
   start.addEventListener("click", startCamera);
   stop.addEventListener("click", stopCamera);
+  prefetchDecoder(root);
   document.addEventListener("visibilitychange", () => {
     if (document.hidden && stream) stopCamera();
   });

@@ -143,3 +143,66 @@ def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type
         context.close()
     finally:
         browser.close()
+
+
+def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
+        browser_type, browser_type_launch_args, live_server: str, app: Flask, schedule: None, clock,
+        tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from companion.accounts.models import Attendee, AuditEvent
+    from companion.badges.qr import qr_png
+    from companion.extensions import db
+    from tests.accounts.factories import make_user
+
+    with app.app_context():
+        attendee = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines")
+        token, attendee_id = attendee.badge_token, attendee.id
+        staff_id = make_user(email="sam.door@example.org", name="Sam Door", role="staff",
+                             password="correct horse battery").id
+    video = camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": [
+        *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"]})
+    try:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True, permissions=["camera"], base_url=live_server)
+        page = context.new_page()
+        page.goto("/staff/sign-in")
+        page.get_by_label("Email address").fill("sam.door@example.org")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/staff/")
+        page.goto("/staff/check-in")
+        # Opened online, under the service worker: the QR decoder's files are fetched ahead.
+        wait_until(page, "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))"
+                         ".then((lists) => lists.flat().some((r) => r.url.includes('zxing_reader.wasm')))", timeout=20)
+
+        context.set_offline(True)  # the door's Wi-Fi drops with the page open
+        page.get_by_role("button", name="Start camera").click()
+        result = page.locator("[data-scan-result] .checkin-result")
+        expect(result).to_have_text("No connection: check-in kept on this phone. It is sent when the connection "
+                                    "is back; let the person in.", timeout=20000)
+        expect(result).to_have_attribute("data-result-kind", "already")
+        page.get_by_role("button", name="Stop camera").click()
+        waiting = page.evaluate("CompanionQueue.all().then((all) => all.map((e) => [e.kind, e.state, e.url]))")
+        assert waiting and {tuple(e) for e in waiting} == {("check-in", "pending", "/api/v1/check-ins")}
+        with app.app_context():
+            assert db.session.get(Attendee, attendee_id).checked_in_at is None
+
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        wait_until(page, "CompanionQueue.all().then((all) => all.every((e) => e.state === 'sent'))", timeout=20)
+        messages = page.evaluate("CompanionQueue.all().then((all) => all.map((e) => e.result.message))")
+        with app.app_context():
+            checked = db.session.get(Attendee, attendee_id)
+            events = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                       .where(AuditEvent.action == "attendee.check_in"))
+            assert (checked.checked_in_at, checked.checked_in_by_id) == (clock(), staff_id)
+        # Every scan the camera made went out; the first checked Ada in, the others found her in.
+        assert messages[0] == "Checked in: Ada Lovelace"
+        assert set(messages[1:]) <= {"Already checked in: Ada Lovelace"}
+        assert events == 1
+        context.close()
+    finally:
+        browser.close()
