@@ -124,9 +124,19 @@ def _printed_code() -> str:
 
 
 def rule() -> HuntRule:
-    """The completion rule (an unsaved default if staff never set one)."""
-    found = db.session.get(HuntRule, 1)
-    return found or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED, offline_grace_minutes=DEFAULT_OFFLINE_GRACE_MINUTES)
+    """The hunt's settings: the completion rule and the offline grace (defaults, unsaved, if staff
+    never set them)."""
+    return db.session.get(HuntRule, 1) or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED,
+                                                   offline_grace_minutes=DEFAULT_OFFLINE_GRACE_MINUTES)
+
+
+def _save_rule(now: datetime, **values: int) -> None:
+    row = rule()
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = now
+    db.session.add(row)
+    db.session.flush()
 
 
 def set_offline_grace(minutes: int, *, now: datetime) -> None:
@@ -135,20 +145,14 @@ def set_offline_grace(minutes: int, *, now: datetime) -> None:
     if not 0 <= minutes <= MAX_OFFLINE_GRACE_MINUTES:
         raise HuntError("offline_grace_minutes", f"The grace must be between 0 and {MAX_OFFLINE_GRACE_MINUTES} minutes.",
                         loc="offline_grace_minutes")
-    row = db.session.get(HuntRule, 1) or HuntRule(id=1, stamps_needed=DEFAULT_STAMPS_NEEDED)
-    row.offline_grace_minutes, row.updated_at = minutes, now
-    db.session.add(row)
-    db.session.flush()
+    _save_rule(now, offline_grace_minutes=minutes)
 
 
 def set_stamps_needed(count: int, *, now: datetime) -> None:
     """How many of a day's stations complete that day's hunt. :raise HuntError: not 1 to 1000."""
     if not 1 <= count <= 1000:
         raise HuntError("stamps_needed", "The number of stamps must be between 1 and 1000.", loc="stamps_needed")
-    row = db.session.get(HuntRule, 1) or HuntRule(id=1, offline_grace_minutes=DEFAULT_OFFLINE_GRACE_MINUTES)
-    row.stamps_needed, row.updated_at = count, now
-    db.session.add(row)
-    db.session.flush()
+    _save_rule(now, stamps_needed=count)
 
 
 # --- Stamping -------------------------------------------------------------------------------

@@ -116,14 +116,15 @@ def _overview(rule_form: RuleForm | None = None, error: str | None = None, statu
     stations = list(db.session.scalars(select(Station).order_by(Station.position, Station.name)))
     per_day = queries.completions_per_day()
     days = sorted({*queries.hunt_days(), *conference_days()})
+    rule = services.rule()
     html = render_template(
         "hunt/staff_overview.html", stations=stations, staff={s.id: queries.booth_staff(s) for s in stations},
-        unlinked=_unlinked_booth_accounts(), rule=services.rule(), per_day=per_day, days=days,
+        unlinked=_unlinked_booth_accounts(), rule=rule, per_day=per_day, days=days,
         chart=charts.data_uri(charts.completions_chart(per_day)),
         chart_description=charts.completions_description(per_day), chart_width=charts.WIDTH,
         chart_height=charts.BARS_HEIGHT,
-        rule_form=rule_form or RuleForm(formdata=None, stamps_needed=services.rule().stamps_needed),
-        grace_form=grace_form or GraceForm(formdata=None, offline_grace_minutes=services.rule().offline_grace_minutes),
+        rule_form=rule_form or RuleForm(formdata=None, stamps_needed=rule.stamps_needed),
+        grace_form=grace_form or GraceForm(formdata=None, offline_grace_minutes=rule.offline_grace_minutes),
         error=error, mode_labels=MODE_LABELS, conference_days=conference_days())
     return not_stored((html, status))
 

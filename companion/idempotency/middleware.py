@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask) -> None:
     """Register the hooks (after CSRF protection, so a forged request never takes a key)."""
-    app.config.setdefault("IDEMPOTENCY_TTL_HOURS", 24)
+    # IDEMPOTENCY_TTL_HOURS is a setting (companion.config); these two are for tests to shorten.
     app.config.setdefault("IDEMPOTENCY_WAIT_SECONDS", 10)
     app.config.setdefault("IDEMPOTENCY_STALE_SECONDS", 60)
     app.before_request(_before)

@@ -36,6 +36,14 @@ EMAIL = "ada@example.org"
 DURING = OPENS + timedelta(minutes=30)  # 18:30 in Paris on day one, voting open
 SESSION_TITLE = "Lightning Talk: Tiny Tensors"
 SAVED_PAGES = {"/agenda": "My agenda", "/me/badge": "My badge", "/hunt": "Scavenger hunt Tuesday 7 April 2026", "/posters": "Posters"}
+# An entry written into the queue's store as it stands, past the queue's own checks and without
+# waking its sender (JavaScript, defines writeRaw(entry)).
+WRITE_RAW = """const writeRaw = async (entry) => {
+        const db = await new Promise((ok) => { const r = indexedDB.open(CompanionQueue.DB_NAME); r.onsuccess = () => ok(r.result); });
+        await new Promise((ok) => { const t = db.transaction(CompanionQueue.STORE, 'readwrite');
+          t.objectStore(CompanionQueue.STORE).put(entry); t.oncomplete = ok; });
+        db.close();
+      };"""
 ALL_SENT = ("CompanionQueue.all().then((entries) => entries.length > 0 && "
             "entries.every((e) => e.state !== 'pending'))")
 
@@ -136,29 +144,22 @@ def test_actions_made_offline_survive_a_reload_and_reach_the_server_once(
     assert first == ([SESSION_TITLE], [(poster_id, 0)], [(acme_id, DAY_ONE)], [200, 200, 201])
 
     # The replay forced three times at once, as if no answer had come back: the same answers, no second effect.
-    page.evaluate("""async () => {
-      for (const entry of await CompanionQueue.all()) {
-        const db = await new Promise((ok) => { const r = indexedDB.open(CompanionQueue.DB_NAME); r.onsuccess = () => ok(r.result); });
-        await new Promise((ok) => { const t = db.transaction(CompanionQueue.STORE, 'readwrite');
-          t.objectStore(CompanionQueue.STORE).put({...entry, state: 'pending', result: null}); t.oncomplete = ok; });
-        db.close();
-      }
+    page.evaluate(f"""async () => {{
+      {WRITE_RAW}
+      for (const entry of await CompanionQueue.all()) await writeRaw({{...entry, state: 'pending', result: null}});
       await Promise.all([CompanionQueue.replay(), CompanionQueue.replay(), CompanionQueue.replay()]);
-    }""")
+    }}""")
     wait_until(page, ALL_SENT)
     assert sorted(e["message"] for e in _queue(page)) == messages
     assert _server_state(app, ada) == first
 
     # A damaged entry is reported and skipped, not retried forever.
-    page.evaluate("""async () => {
-      const db = await new Promise((ok) => { const r = indexedDB.open(CompanionQueue.DB_NAME); r.onsuccess = () => ok(r.result); });
-      await new Promise((ok) => { const t = db.transaction(CompanionQueue.STORE, 'readwrite');
-        t.objectStore(CompanionQueue.STORE).put({key: 'damaged', state: 'pending', url: 'https://elsewhere.example/', createdAt: '2026-04-07T16:31:00Z'});
-        t.oncomplete = ok; });
-      db.close();
+    page.evaluate(f"""async () => {{
+      {WRITE_RAW}
+      await writeRaw({{key: 'damaged', state: 'pending', url: 'https://elsewhere.example/', createdAt: '2026-04-07T16:31:00Z'}});
       await CompanionQueue.replay();
       await CompanionQueue.replay();
-    }""")
+    }}""")
     damaged = page.locator("[data-queue-item='damaged']")
     expect(damaged.locator("[data-queue-state]")).to_contain_text("Damaged: skipped")
     expect(damaged.locator("[data-queue-message]")).to_have_text(
@@ -243,6 +244,8 @@ def test_an_action_still_waiting_at_sign_out_is_refused_not_done_for_the_next_pe
     signed_out = ("Not sent: this phone was signed out (or signed in as someone else) before it could be. "
                   "Sign in and do it again.")
     assert [(e["kind"], e["state"], e["message"]) for e in _queue(page)] == [("star", "refused", signed_out)]
+    # Marked by the phone at sign-out (no server status), not merely refused when it was sent.
+    assert page.evaluate("CompanionQueue.all().then((all) => all.map((e) => e.result.status))") == [None]
     expect(page.locator("[data-queue-item][data-state='refused'] [data-queue-message]")).to_have_text(signed_out)
     assert _server_state(app, grace) == ([], [], [], [])
     assert _server_state(app, ada) == ([], [], [], [])
