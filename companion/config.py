@@ -99,9 +99,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     database_url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'companion.sqlite3'}"
     app.config["DATABASE_URL"] = database_url
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(database_url)
-    # PostgreSQL connections can die under the pool (server restart, idle timeout): test each one
-    # before use. A SQLite file has nothing to drop, so it skips that extra query per request.
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not database_url.startswith("sqlite")})
+    # PostgreSQL connections that sat idle are tested before use: companion.database.configure_engine.
     app.config["JSON_SORT_KEYS"] = False
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_IMPORT_BYTES"]) + 1024 * 1024
     # Static files carry a content hash in their URL (see companion.assets), so they may be cached for long.

@@ -6,10 +6,11 @@ This is the one place where SQLite and PostgreSQL are told apart.
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -64,8 +65,18 @@ def configure_engine(engine: Engine) -> None:
 
     SQLite: write-ahead logging (readers never wait for the writer), foreign keys enforced, and a
     busy timeout so concurrent writers queue instead of failing with "database is locked".
+
+    PostgreSQL: a pooled connection that has sat unused for :data:`PING_AFTER_IDLE_SECONDS` is
+    tested before use (see :func:`_ping_idle_connection`).
     """
     if engine.dialect.name != "sqlite":
+        dialect = engine.dialect
+
+        @event.listens_for(engine, "checkout")
+        def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            _ping_idle_connection(dialect, dbapi_connection, record)
+
+        event.listen(engine, "checkin", _note_checkin)
         return
 
     @event.listens_for(engine, "connect")
@@ -122,3 +133,27 @@ def insert_or_nothing(bind: Engine | Connection, model: type[Base], values: dict
 def is_postgresql(engine: Engine | Connection) -> bool:
     """True when ``engine`` talks to PostgreSQL (row locks, SKIP LOCKED and the like are available)."""
     return engine.dialect.name == "postgresql"
+
+
+# A connection can die under the pool while nobody uses it (a server restart, an idle timeout in a
+# proxy or firewall), so one that has sat idle is tested with a round trip before use. One in
+# steady use is not: SQLAlchemy's pool_pre_ping would test every checkout, one more round trip
+# per request (measured on a vote in bench/vote_burst.py). If such a connection has died all the same (the server
+# restarted mid-burst), that request fails and SQLAlchemy discards the pool's other connections
+# with it, so the next ones reconnect.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_idle_connection(dialect: Any, dbapi_connection: Any, record: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return  # new, or in steady use
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        # The pool discards this connection and checks out a fresh one (PoolEvents.checkout).
+        raise exc.DisconnectionError(f"connection idle since {idle_since:.0f} failed its ping: {error}") from error

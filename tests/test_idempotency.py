@@ -310,7 +310,7 @@ def test_a_key_whose_action_committed_is_never_run_again_even_without_its_answer
 def test_a_request_whose_key_was_taken_over_cannot_commit_its_action(app, voting, ada, clock):
     from flask import g
 
-    from companion.voting import queries, services
+    from companion.voting import services
     from companion.voting.models import Poster
 
     with app.test_request_context("/api/v1/votes/best-poster", method="PUT"):
@@ -321,8 +321,8 @@ def test_a_request_whose_key_was_taken_over_cannot_commit_its_action(app, voting
                                   owner="b" * 32, now=DURING + timedelta(seconds=61), ttl=timedelta(hours=24),
                                   stale_after=timedelta(seconds=60))
         g.idempotency = mine
-        services.cast_vote(_db.session.get(type(ada), ada.id), _db.session.get(Poster, voting["P1"].id),
-                           queries.category_by_code("best-poster"), now=DURING, zone=ZoneInfo("Europe/Paris"))
+        services.cast_vote(_db.session.get(type(ada), ada.id), _db.session.get(Poster, voting["P1"].id).code,
+                           "best-poster", now=DURING, zone=ZoneInfo("Europe/Paris"))
         with pytest.raises(RuntimeError, match="taken over"):
             _db.session.commit()
         _db.session.rollback()

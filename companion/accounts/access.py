@@ -6,6 +6,7 @@ every protected route by itself, including routes added by later features.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from functools import wraps
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, user_logged_in, user_logged_out
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
@@ -26,12 +27,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROLE_NAMES = {"admin": "admins", "staff": "staff", "booth": "booth staff"}
 
 
+@functools.cache
+def _user_with_profile() -> Select[tuple[User]]:
+    # With the attendee profile: most pages and every vote or stamp ask for it next. Built once:
+    # every request runs it, and session.get() would build and key a new statement each time.
+    return select(User).options(joinedload(User.attendee)).where(User.id == bindparam("user_id"))
+
+
 def _load_user(login_id: str) -> User | None:
     user_id, _, version = login_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    # With the attendee profile: most pages and every vote or stamp ask for it next.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.attendee)])
+    user = db.session.execute(_user_with_profile(), {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or user.session_version != int(version):
         return None  # signed out everywhere since this session began
     return user

@@ -100,18 +100,15 @@ def my_votes() -> MyVotesOut:
                                                   HTTP_422=None, HTTP_429=None), tags=["voting"])
 def vote(category: str, json: VoteIn) -> VoteOut:
     """Vote for a poster in a category, or move my vote to it (one ballot per category)."""
-    poster, found, in_category = queries.vote_target(json.poster, category)
-    if found is None:
-        raise Problem(404, f"There is no voting category {category}.", errors=[{"loc": "category", "msg": "unknown"}])
-    if poster is None:
-        raise Problem(404, f"There is no poster {json.poster}: check the code on the board.",
-                      errors=[{"loc": "poster", "msg": "unknown"}])
     try:
-        result = services.cast_vote(_me(), poster, found, now=timeutil.now(), zone=_zone, in_category=in_category)
+        result = services.cast_vote(_me(), json.poster, category, now=timeutil.now(), zone=_zone)
+    except services.UnknownTarget as exc:
+        db.session.rollback()
+        raise Problem(404, str(exc), errors=[{"loc": exc.loc, "msg": "unknown"}]) from exc
     except services.VotingError as exc:
         db.session.rollback()
         raise Problem(422, str(exc), errors=[{"loc": exc.loc or "poster", "msg": str(exc), "reason": exc.reason}]) from exc
-    out = VoteOut(category=found.code, poster=poster.code, board=poster.board, title=poster.title,
+    out = VoteOut(category=result.category_code, poster=result.poster_code, board=result.board, title=result.title,
                   counted=result.counted, message=services.vote_message(result))
     db.session.commit()
     return out

@@ -49,6 +49,6 @@ def load_demo_posters(*, now: datetime, zone: ZoneInfo, rng: random.Random, staf
     for person in voters:
         for name in CATEGORIES:
             pick = rng.choice(favourites) if rng.random() < 0.7 else rng.choice(posters)
-            services.cast_vote(person, pick, categories[name], now=now, zone=zone)
+            services.cast_vote(person, pick.code, categories[name].code, now=now, zone=zone)
     return f"36 posters, voting open until {max(evening, now + timedelta(hours=2)).astimezone(zone):%H:%M}, " \
            f"{len(voters) * len(CATEGORIES)} votes cast"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, true
-from sqlalchemy.orm import lazyload
+from sqlalchemy import func, select
 
 from companion.downloads import csv_document
 from companion.extensions import db
@@ -34,20 +33,6 @@ def posters(category: VoteCategory | None = None) -> list[Poster]:
 def poster_by_code(code: str) -> Poster | None:
     """The poster with this code (as the board's QR carries it, any case), or None."""
     return db.session.scalar(select(Poster).where(Poster.code == code.strip().upper()))
-
-
-def vote_target(poster_code: str, category_code: str) -> tuple[Poster | None, VoteCategory | None, bool]:
-    """(the poster, the category, whether the poster is in it) in one query, for the vote's fast path."""
-    member = (select(poster_category.c.poster_id)
-              .where(poster_category.c.poster_id == Poster.id, poster_category.c.category_id == VoteCategory.id)
-              .exists())
-    row = db.session.execute(
-        # Two one-row lookups side by side: an explicit cross join (ON true).
-        select(Poster, VoteCategory, member).select_from(Poster).join(VoteCategory, true())
-        .options(lazyload(Poster.categories)).where(Poster.code == poster_code.strip().upper(), VoteCategory.code == category_code)).first()
-    if row is not None:
-        return row[0], row[1], bool(row[2])
-    return poster_by_code(poster_code), category_by_code(category_code), False
 
 
 def my_ballots(user_id: int) -> dict[int, int]:

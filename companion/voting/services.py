@@ -13,9 +13,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Executable, Integer, bindparam, case, exists, literal, or_, select
+from sqlalchemy import Boolean, Executable, Integer, bindparam, case, exists, literal, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from companion.accounts.models import User
@@ -191,12 +192,23 @@ def close_now(*, actor: User | None, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class VoteResult:
-    """The ballot after the vote: the poster it is for now, and how often it has moved so far."""
+    """The ballot after the vote, in plain values: the category and poster it is for now, how often
+    it has moved so far, and whether it counts (staff votes do not)."""
 
-    category: VoteCategory
-    poster: Poster
+    category_code: str
+    category_name: str
+    poster_code: str
+    board: str
+    title: str
     changes: int
     counted: bool
+
+
+class UnknownTarget(VotingError):
+    """No such category or poster (``loc`` says which): the API answers 404."""
+
+    def __init__(self, loc: str, message: str) -> None:
+        super().__init__("unknown", message, loc=loc)
 
 
 def _refuse_voter(user: User, w: VotingWindow, now: datetime, zone: ZoneInfo) -> None:
@@ -213,60 +225,89 @@ def _refuse_voter(user: User, w: VotingWindow, now: datetime, zone: ZoneInfo) ->
         raise VotingError("not_checked_in", "Only checked-in attendees can vote: show your badge at the door first.")
 
 
-def cast_vote(user: User, poster: Poster, category: VoteCategory, *, now: datetime,
-              zone: ZoneInfo | Callable[[], ZoneInfo], in_category: bool | None = None) -> VoteResult:
-    """Vote for ``poster`` in ``category``, or move this person's vote there; atomic and final for
-    the last writer. Staff votes are kept but not counted (they may try the page).
+def cast_vote(user: User, poster_code: str, category_code: str, *, now: datetime,
+              zone: ZoneInfo | Callable[[], ZoneInfo]) -> VoteResult:
+    """Vote for the poster with ``poster_code`` (as on its board's QR, any case) in the category
+    with ``category_code``, or move this person's vote there; atomic and final for the last writer.
+    Staff votes are kept but not counted (they may try the page).
 
-    One statement does it: ``INSERT ... SELECT ... WHERE <the window is open for this voter> ON
-    CONFLICT (user_id, category_id) DO UPDATE``, so a vote and a close racing each other never
-    leave a vote after the close, and the window costs no query of its own. Only a refusal reads
+    One statement does it: ``INSERT ... SELECT <the poster and category, joined through their
+    membership> WHERE <the window is open for this voter> ON CONFLICT (user_id, category_id) DO
+    UPDATE ... RETURNING``, so a vote and a close racing each other never leave a vote after the
+    close, and neither the lookup nor the window costs a query of its own. Only a refusal reads
     more, to say why.
 
     :param zone: the conference's zone, or a function giving it (looked up only to word a refusal).
-    :param in_category: whether ``poster`` is in ``category``, if the caller already knows it.
+    :raise UnknownTarget: no such category, or no such poster.
     :raise VotingError: voting not open or closed (with the time), not allowed to vote, or the
         poster is not in this category.
     """
-    member = in_category if in_category is not None else category in poster.categories
-    if not member or (user.attendee is None and not user.role):
-        _refuse_voter(user, window(), now, _zone_of(zone))
+    poster_code = poster_code.strip().upper()
+    counted = not user.role
+    if user.attendee is None and counted:
+        _explain_refusal(user, poster_code, category_code, now, _zone_of(zone))
+    checked_in_only = counted and user.attendee is not None and user.attendee.checked_in_at is None
+    statement = _vote_statement(db.session.get_bind().dialect.name, checked_in_only)
+    row = db.session.execute(statement, {"user_id": user.id, "poster_code": poster_code,
+                                         "category_code": category_code, "counted": counted, "now": now}).first()
+    if row is None:  # no such poster in this category, or the window is not open for this voter: say which
+        _explain_refusal(user, poster_code, category_code, now, _zone_of(zone))
+    changes, category_name, board, title = row
+    return VoteResult(category_code, category_name, poster_code, board, title, changes=changes, counted=counted)
+
+
+def _explain_refusal(user: User, poster_code: str, category_code: str, now: datetime, zone: ZoneInfo) -> NoReturn:
+    """Raise the reason a vote was not cast, in the order a person would fix them: the codes, the
+    window, the voter, the poster's categories."""
+    category = db.session.scalar(select(VoteCategory).where(VoteCategory.code == category_code))
+    if category is None:
+        raise UnknownTarget("category", f"There is no voting category {category_code}.")
+    poster = db.session.scalar(select(Poster).where(Poster.code == poster_code))
+    if poster is None:
+        raise UnknownTarget("poster", f"There is no poster {poster_code}: check the code on the board.")
+    _refuse_voter(user, window(), now, zone)
+    if category not in poster.categories:
         has_posters = db.session.scalar(select(poster_category.c.poster_id)
                                         .where(poster_category.c.category_id == category.id).limit(1))
         if has_posters is None:
             raise VotingError("category", f"{category.name} has no posters to vote for.", loc="category")
         raise VotingError("category", f"{poster.title} is not in {category.name}.", loc="category")
-    counted = not user.role
-    checked_in_only = counted and user.attendee is not None and user.attendee.checked_in_at is None
-    statement = _vote_statement(db.session.get_bind().dialect.name, checked_in_only)
-    changes = db.session.execute(statement, {"user_id": user.id, "category_id": category.id, "poster_id": poster.id,
-                                             "counted": counted, "now": now}).scalar()
-    if changes is None:  # the window is not open for this voter: say why
-        _refuse_voter(user, window(), now, _zone_of(zone))
-        raise VotingError("closed", "Voting is not open.")
-    return VoteResult(category, poster, changes=changes, counted=counted)
+    # Everything allows it now: the window or the posters changed while the vote was on its way.
+    raise VotingError("closed", "Voting is not open.")
 
 
 @functools.cache
 def _vote_statement(dialect: str, needs_attendees_window: bool) -> Executable:
     """The vote's one statement, built once per database kind (building it costs more than running it).
 
-    ``INSERT INTO ballot SELECT :user_id, ... WHERE EXISTS (the window is open at :now [for any
-    attendee]) ON CONFLICT (user_id, category_id) DO UPDATE SET poster_id, updated_at, changes + 1
-    if the poster changed RETURNING changes``.
+    ``INSERT INTO ballot SELECT :user_id, category.id, poster.id, ... FROM poster JOIN
+    poster_category JOIN vote_category WHERE poster.code = :poster_code AND category.code =
+    :category_code AND EXISTS (the window is open at :now [for any attendee]) ON CONFLICT (user_id,
+    category_id) DO UPDATE SET poster_id, updated_at, changes + 1 if the poster changed RETURNING
+    changes, the category's name, the poster's board and title``.
     """
-    now = bindparam("now", type_=Ballot.__table__.c.cast_at.type)
+    ballot, posters, categories = Ballot.__table__, Poster.__table__, VoteCategory.__table__
+    now = bindparam("now", type_=ballot.c.cast_at.type)
     opened = [VotingWindow.opens_at <= now, or_(VotingWindow.closes_at.is_(None), VotingWindow.closes_at > now)]
     if needs_attendees_window:  # an attendee not checked in votes only while any attendee may
         opened.append(VotingWindow.voters == "attendees")
-    values = select(bindparam("user_id", type_=Integer), bindparam("category_id", type_=Integer),
-                    bindparam("poster_id", type_=Integer), bindparam("counted", type_=Boolean), now, now,
-                    literal(0)).where(exists().where(*opened))
+    # Core, not the ORM entities: the parameters are one vote's, not rows to insert.
+    values = (select(bindparam("user_id", type_=Integer), categories.c.id, posters.c.id,
+                     bindparam("counted", type_=Boolean), now, now, literal(0))
+              .select_from(posters)
+              .join(poster_category, poster_category.c.poster_id == posters.c.id)
+              .join(categories, categories.c.id == poster_category.c.category_id)
+              .where(posters.c.code == bindparam("poster_code"), categories.c.code == bindparam("category_code"),
+                     exists().where(*opened)))
     module = postgresql if dialect == "postgresql" else sqlite
-    ballot = Ballot.__table__  # Core, not the ORM entity: parameters are one vote's, not rows to insert
     statement = module.insert(ballot).from_select(
         ["user_id", "category_id", "poster_id", "counted", "cast_at", "updated_at", "changes"], values)
     excluded = statement.excluded
+    # What the answer shows, read in the same statement (both databases allow subqueries here). The
+    # ballot's columns are named in SQL because SQLAlchemy does not correlate RETURNING subqueries.
+    category_name = select(categories.c.name).where(categories.c.id == literal_column("ballot.category_id"))
+    board = select(posters.c.board).where(posters.c.id == literal_column("ballot.poster_id"))
+    title = select(posters.c.title).where(posters.c.id == literal_column("ballot.poster_id"))
     return statement.on_conflict_do_update(
         index_elements=["user_id", "category_id"],
         # updated_at is when the vote last moved: voting again for the same poster changes nothing.
@@ -274,7 +315,8 @@ def _vote_statement(dialect: str, needs_attendees_window: bool) -> Executable:
               "updated_at": case((ballot.c.poster_id != excluded.poster_id, excluded.updated_at),
                                  else_=ballot.c.updated_at),
               "changes": ballot.c.changes + case((ballot.c.poster_id != excluded.poster_id, 1), else_=0)},
-    ).returning(ballot.c.changes)
+    ).returning(ballot.c.changes, category_name.scalar_subquery(), board.scalar_subquery(),
+                title.scalar_subquery())
 
 
 def _zone_of(zone: ZoneInfo | Callable[[], ZoneInfo]) -> ZoneInfo:
@@ -320,7 +362,7 @@ def break_tie(category: VoteCategory, poster: Poster, reason: str, *, tied: list
 
 def vote_message(result: VoteResult) -> str:
     """"Your vote for Best poster: P12, Faster kernels." (and a note for staff)."""
-    text = f"Your vote for {result.category.name}: {result.poster.board}, {result.poster.title}."
+    text = f"Your vote for {result.category_name}: {result.board}, {result.title}."
     if not result.counted:
         text += " Staff votes are kept for trying the page but not counted."
     return text

@@ -89,7 +89,7 @@ def vote(code: str) -> ResponseReturnValue:
     if category is None:
         return _poster_page(found, error="Choose one of the poster's categories.", status=422)
     try:
-        result = services.cast_vote(current_user._get_current_object(), found, category,  # noqa: SLF001
+        result = services.cast_vote(current_user._get_current_object(), found.code, category.code,  # noqa: SLF001
                                     now=timeutil.now(), zone=_zone())
     except services.VotingError as exc:
         db.session.rollback()

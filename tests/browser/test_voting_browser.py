@@ -72,13 +72,13 @@ def _staff_context(browser: Browser, live_server: str, **options: object) -> tup
 def _vote_elsewhere(app: Flask, voter_email: str, board: str) -> None:
     """An attendee votes for the poster on ``board`` through the service (committed)."""
     from companion.extensions import db
-    from companion.voting import queries, services
+    from companion.voting import services
     from companion.voting.models import Poster
 
     with app.app_context():
         user = make_attendee(email=voter_email, name="Grace Hopper").user
         poster = db.session.scalar(select(Poster).where(Poster.board == board))
-        services.cast_vote(user, poster, queries.category_by_code("best-poster"), now=DURING, zone=PARIS)
+        services.cast_vote(user, poster.code, "best-poster", now=DURING, zone=PARIS)
         db.session.commit()
 
 

@@ -25,8 +25,8 @@ DURING = OPENS + timedelta(minutes=30)
 
 
 def _cast(user_id: int, poster_id: int, category_id: int, now=DURING) -> services.VoteResult:  # noqa: ANN001
-    return services.cast_vote(_db.session.get(User, user_id), _db.session.get(Poster, poster_id),
-                              _db.session.get(VoteCategory, category_id), now=now, zone=PARIS)
+    return services.cast_vote(_db.session.get(User, user_id), _db.session.get(Poster, poster_id).code,
+                              _db.session.get(VoteCategory, category_id).code, now=now, zone=PARIS)
 
 
 def test_one_attendee_moving_their_vote_twenty_times_at_once_keeps_one_ballot(app, db, conference):
@@ -34,17 +34,18 @@ def test_one_attendee_moving_their_vote_twenty_times_at_once_keeps_one_ballot(ap
     open_voting()
     ada = make_attendee(email="ada@example.org", name="Ada Lovelace").user
     poster_ids, category_id, ada_id = [p.id for p in posters], posters[0].categories[0].id, ada.id
+    ids_by_code = {p.code: p.id for p in posters}
 
-    def vote(i: int) -> tuple[int, int]:
+    def vote(i: int) -> tuple[str, int]:
         result = _cast(ada_id, poster_ids[i], category_id, now=DURING + timedelta(milliseconds=i))
-        return result.poster.id, result.changes
+        return result.poster_code, result.changes
 
     results = run_at_once(app, 20, vote)
 
     # Each vote is for another poster, so every write after the first moved the ballot once.
     assert sorted(changes for _, changes in results) == list(range(20))
-    assert sorted(poster for poster, _ in results) == sorted(poster_ids)
-    last_poster = next(poster for poster, changes in results if changes == 19)
+    assert sorted(ids_by_code[poster] for poster, _ in results) == sorted(poster_ids)
+    last_poster = ids_by_code[next(poster for poster, changes in results if changes == 19)]
     db.expire_all()
     ballots = [(b.user_id, b.category_id, b.poster_id, b.counted, b.changes) for b in db.scalars(select(Ballot))]
     assert ballots == [(ada_id, category_id, last_poster, True, 19)]

@@ -73,7 +73,8 @@ def _voters(n: int) -> list[User]:
 
 def _vote(db, user: User, poster: Poster, category: str = "Best poster", *,
           now: datetime = DURING) -> services.VoteResult:
-    result = services.cast_vote(user, poster, services.category_named(category, create=False), now=now, zone=PARIS)
+    result = services.cast_vote(user, poster.code, services.category_named(category, create=False).code, now=now,
+                                zone=PARIS)
     db.commit()
     return result
 
@@ -409,8 +410,8 @@ def test_cast_vote_first_vote_is_one_counted_ballot(db, ada):
 
     result = _vote(db, ada, poster)
 
-    assert (result.category.code, result.poster.board, result.changes, result.counted) == (
-        "best-poster", "P1", 0, True)
+    assert (result.category_code, result.category_name, result.poster_code, result.board, result.title, result.changes,
+            result.counted) == ("best-poster", "Best poster", poster.code, "P1", "Faster kernels", 0, True)
     assert services.vote_message(result) == "Your vote for Best poster: P1, Faster kernels."
     assert _ballots(db) == [(ada.id, "best-poster", "P1", True, DURING, DURING, 0)]
 
