@@ -4,7 +4,7 @@ The declarative base itself lives in :mod:`companion.database` so feature models
 without importing each other.
 """
 
-from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, WalkingTime  # noqa: F401
+from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, FeedAnnouncement, WalkingTime  # noqa: F401
 from companion.accounts.models import Attendee, AuditEvent, SignInToken, User  # noqa: F401
 from companion.database import Base
 from companion.idempotency.models import IdempotencyKey  # noqa: F401
@@ -22,4 +22,4 @@ from companion.schedule.models import (  # noqa: F401
     Track,
 )
 
-__all__ = ["IdempotencyKey", "Ballot", "Poster", "TieBreak", "VoteCategory", "VotingWindow", "Raffle", "RaffleEntry", "RaffleListMember", "RaffleWinner", "HuntRule", "Stamp", "Station", "StationDay", "Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]
+__all__ = ["IdempotencyKey", "Ballot", "Poster", "TieBreak", "VoteCategory", "VotingWindow", "Raffle", "RaffleEntry", "RaffleListMember", "RaffleWinner", "HuntRule", "Stamp", "Station", "StationDay", "Announcement", "PlannerMark", "PushMessage", "PushPreferences", "PushSubscription", "AgendaShare", "CalendarFeed", "Favourite", "FeedAnnouncement", "WalkingTime", "Attendee", "AuditEvent", "SignInToken", "User", "Base", "Conference", "Room", "Session", "SessionChange", "SessionSpeaker", "Speaker", "Track"]

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.engine import make_url
 
 from companion import create_app
+from companion.agenda import feed_owners
 from companion.extensions import db as _db
 from companion.extensions import limiter
 from tests.mailserver import Mailbox, start_smtp_server
@@ -98,6 +99,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         upgrade()
     yield app
     with app.app_context():
+        feed_owners.of_app().close()
         _db.session.remove()
         _db.engine.dispose()
 
@@ -137,6 +139,8 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         _db.session.remove()
         _empty_all_tables()
         limiter.reset()  # rate-limit counters live in memory for the whole session otherwise
+        # Kept feed lookups: TRUNCATE fires no trigger to announce that the feeds are gone.
+        feed_owners.of_app().clear()
     from companion.schedule import cache
 
     cache.clear()

@@ -26,6 +26,15 @@ def pings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sent
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_pool(app) -> None:
+    """Start from an empty pool, so that each test's checkouts share the one connection they make
+    (earlier tests leave several in the pool, handed out in turn)."""
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
 def _backend(engine: sa.Engine) -> int | None:
     """The server process behind the connection the pool hands out next (None on SQLite)."""
     with engine.connect() as connection:

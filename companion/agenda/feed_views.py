@@ -1,7 +1,9 @@
 """Calendars: "add to calendar" for one session, the private subscription feed, the Calendar page.
 
 ``/ical/<token>.ics`` is public: the token is the secret. An unknown token and a replaced one get
-the very same 404, so an answer never tells whether an address ever worked. The feed is served
+the very same 404, so an answer never tells whether an address ever worked. Whose feed a token
+opens is kept by each web process until the database announces a change to that person's feed or
+stars (:mod:`companion.agenda.feed_owners`). The feed is served
 from :data:`companion.agenda.feeds.feed_cache` with the export's caching rules
 (:func:`companion.schedule.serving.cached_response`: strong ETag, gzip made once, 304) plus
 Last-Modified / If-Modified-Since, and ``Cache-Control: private`` (it is one person's agenda).
@@ -27,7 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from companion import timeutil
 from companion.accounts.access import signed_in_required
 from companion.accounts.models import User
-from companion.agenda import feeds, services
+from companion.agenda import feed_owners, feeds, services
 from companion.agenda.queries import starred_sessions
 from companion.errors import Problem
 from companion.extensions import db, limiter
@@ -124,7 +126,7 @@ def feed(token: str) -> Response:
         raise _too_many("this calendar")
     max_age = float(current_app.config["SCHEDULE_CACHE_SECONDS"])
     version = cache.current_version(queries.schedule_version, max_age)
-    owner = feeds.find_feed(token)
+    owner = feed_owners.of_app().find(token)
     if owner is None:
         raise _miss()
     host = _public_url_or_host()

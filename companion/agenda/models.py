@@ -47,6 +47,20 @@ class CalendarFeed(Base):
     alarm_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
+class FeedAnnouncement(Base):
+    """A change to someone's calendar feed or stars, written by migration 0009's triggers for the
+    web processes on SQLite to read (:mod:`companion.agenda.feed_owners`). PostgreSQL announces the
+    same changes with NOTIFY instead, so there this table stays empty. The triggers keep the last
+    1,000 rows."""
+
+    __tablename__ = "feed_announcement"
+    # AUTOINCREMENT: ids never go back, even when the table is emptied, so "after id N" stays true.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)  # no foreign key: the account may be gone
+
+
 class AgendaShare(Base):
     """An opt-in, read-only link to a person's agenda: ``/agenda/shared/<token>``. Deleting it revokes it."""
 

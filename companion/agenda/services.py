@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from companion.accounts.models import User
 from companion.accounts.tokens import new_token
+from companion.agenda import feed_owners
 from companion.agenda.models import AgendaShare, CalendarFeed, Favourite, WalkingTime
 from companion.database import insert_ignoring_duplicates
 from companion.extensions import db
@@ -36,6 +37,8 @@ def star(user: User, session: Session, *, now: datetime) -> bool:
         {"user_id": user.id, "session_id": session.id, "created_at": now, "seen_sequence": session.sequence},
         conflict_columns=("user_id", "session_id"),
     )
+    if added:
+        feed_owners.changed(user.id)
     return added
 
 
@@ -48,6 +51,8 @@ def unstar(user: User, session: Session) -> bool:
         delete(Favourite).where(Favourite.user_id == user.id, Favourite.session_id == session.id)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount:
+        feed_owners.changed(user.id)
     return result.rowcount == 1
 
 
@@ -91,6 +96,7 @@ def regenerate_feed(user: User, *, now: datetime, make_token: Callable[[], str] 
     feed.token = make_token()
     feed.created_at = now
     db.session.flush()
+    feed_owners.changed(user.id)
     return feed
 
 
@@ -104,6 +110,7 @@ def set_alarm(user: User, minutes: int | None, *, now: datetime) -> CalendarFeed
     feed = calendar_feed(user, now=now)
     feed.alarm_minutes = minutes
     db.session.flush()
+    feed_owners.changed(user.id)
     return feed
 
 
@@ -148,3 +155,4 @@ def forget_agenda(user: User, *, now: datetime) -> None:
     """
     for model in (Favourite, CalendarFeed, AgendaShare):
         db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session=False))
+    feed_owners.changed(user.id)

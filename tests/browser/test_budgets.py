@@ -199,6 +199,11 @@ def run_lighthouse(tool: Lighthouse, url: str, *, chromium: str, chromium_args: 
         os.killpg(process.pid, signal.SIGKILL)  # Lighthouse and the Chromium it started
         _, stderr = process.communicate()
         pytest.fail(f"Lighthouse did not finish {url} within {LIGHTHOUSE_TIMEOUT} s; stderr:\n{stderr[-3000:]}")
+    if process.returncode != 0:
+        # A failed trace recording can also end the run without a report: the caller decides.
+        code = next((code for code in sorted(LIGHTHOUSE_TRACE_ERRORS) if f"({code})" in stderr), None)
+        if code is not None:
+            return {"runtimeError": {"code": code, "message": stderr[-3000:]}}
     assert process.returncode == 0 and report_path.is_file(), (
         f"Lighthouse failed on {url} (exit status {process.returncode}); stderr:\n{stderr[-3000:]}")
     report: dict[str, Any] = json.loads(report_path.read_text())
@@ -288,6 +293,8 @@ def test_lighthouse_scores_meet_the_budgets(budgeted: Budgeted, lighthouse: Ligh
         # A score below budget is never retried.
         if (report.get("runtimeError") or {}).get("code") not in LIGHTHOUSE_TRACE_ERRORS:
             break
+    else:
+        pytest.fail(f"Lighthouse could not record a trace of {url} twice: {report['runtimeError']}")
 
     problems = lighthouse_problems(report, url)
     if budgeted.name == "schedule":  # Lighthouse's count of the first load, beside ours below
