@@ -23,6 +23,7 @@ from companion.accounts.models import User
 from companion.accounts.services import record
 from companion.codes import new_code, unique_slug
 from companion.extensions import db
+from companion.voting import queries
 from companion.voting.models import VOTERS, Ballot, Poster, TieBreak, VoteCategory, VotingWindow, poster_category
 
 TITLE_MAX, AUTHORS_MAX, BOARD_MAX, CATEGORY_MAX, ABSTRACT_MAX = 300, 500, 20, 100, 5000
@@ -259,10 +260,10 @@ def cast_vote(user: User, poster_code: str, category_code: str, *, now: datetime
 def _explain_refusal(user: User, poster_code: str, category_code: str, now: datetime, zone: ZoneInfo) -> NoReturn:
     """Raise the reason a vote was not cast, in the order a person would fix them: the codes, the
     window, the voter, the poster's categories."""
-    category = db.session.scalar(select(VoteCategory).where(VoteCategory.code == category_code))
+    category = queries.category_by_code(category_code)
     if category is None:
         raise UnknownTarget("category", f"There is no voting category {category_code}.")
-    poster = db.session.scalar(select(Poster).where(Poster.code == poster_code))
+    poster = queries.poster_by_code(poster_code)
     if poster is None:
         raise UnknownTarget("poster", f"There is no poster {poster_code}: check the code on the board.")
     _refuse_voter(user, window(), now, zone)
