@@ -186,7 +186,8 @@ class FeedOwners:
             self._forget(str(user_id))
 
     def clear(self) -> None:
-        """Forget everything kept (tests empty the tables between tests, with TRUNCATE on PostgreSQL, which no trigger sees)."""
+        """Forget everything kept (the tests, after emptying the tables, so that no test waits for
+        the announcement of that)."""
         with self._lock:
             self._forget(EVERYONE)
 
