@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, BrowserType, ConsoleMessage, Page
 
 PHONE_WIDTH = 390
+# Safari in a tab: navigator.standalone is false there (true in the app opened from the Home Screen).
+SAFARI_IN_A_TAB = "Object.defineProperty(Navigator.prototype, 'standalone', { get: () => false })"
 
 
 def watch_errors(page: Page) -> list[str]:
@@ -59,3 +64,22 @@ def camera_video(png: bytes, path: Path) -> Path:
     data = y.tobytes() + cb.resize(chroma).tobytes() + cr.resize(chroma).tobytes()
     path.write_bytes(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + data) * 2)
     return path
+
+
+@contextlib.contextmanager
+def phone_with_camera(browser_type: BrowserType, launch_args: dict[str, Any], png: bytes, scratch: Path,
+                      base_url: str) -> Iterator[BrowserContext]:
+    """A phone (390 x 844, touch, camera allowed) in a Chromium of its own, whose camera shows the
+    QR code ``png`` (:func:`camera_video`, written in ``scratch``)."""
+    video = camera_video(png, scratch / "camera.y4m")
+    browser = browser_type.launch(**{**launch_args, "args": [
+        *launch_args["args"], "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]})
+    try:
+        context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2,
+                                      is_mobile=True, has_touch=True, permissions=["camera"], base_url=base_url)
+        try:
+            yield context
+        finally:
+            context.close()
+    finally:
+        browser.close()

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.accounts.factories import make_attendee
 from tests.mailserver import Mailbox, first_link
 
-from tests.browser.pages import camera_video, wait_until, watch_errors
+from tests.browser.pages import phone_with_camera, wait_until, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +100,15 @@ def test_my_badge_opens_offline_and_its_qr_scans(page: Page, context: BrowserCon
     assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
 
 
+def _sign_in_at_the_door(page) -> None:  # noqa: ANN001 - a Playwright Page
+    """Sam Door (staff, made by the test) signs in with a password on the staff sign-in page."""
+    page.goto("/staff/sign-in")
+    page.get_by_label("Email address").fill("sam.door@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/staff/")
+
+
 def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type_launch_args, live_server: str,
                                                       app: Flask, schedule: None, tmp_path: Path,
                                                       artifacts_dir: Path) -> None:
@@ -109,20 +118,11 @@ def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type
     with app.app_context():
         token = make_attendee(email=EMAIL, name="Ada Lovelace", company="Analytical Engines").badge_token
         make_user(email="sam.door@example.org", name="Sam Door", role="staff", password="correct horse battery")
-    video = camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
-    browser = browser_type.launch(**{**browser_type_launch_args, "args": [
-        *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"]})
-    try:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True, permissions=["camera"], base_url=live_server)
+    badge = qr_png(f"{live_server}/b/{token}", box_size=8)
+    with phone_with_camera(browser_type, browser_type_launch_args, badge, tmp_path, live_server) as context:
         page = context.new_page()
         errors = watch_errors(page)
-        page.goto("/staff/sign-in")
-        page.get_by_label("Email address").fill("sam.door@example.org")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/staff/")
+        _sign_in_at_the_door(page)
         page.get_by_role("link", name="Check-in").click()
         page.wait_for_url("**/staff/check-in")
         expect(page.locator("[data-stat=checked_in]")).to_have_text("0")
@@ -140,9 +140,6 @@ def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width}px wide on a 390px screen"
         assert errors == []
-        context.close()
-    finally:
-        browser.close()
 
 
 def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
@@ -160,19 +157,10 @@ def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
         token, attendee_id = attendee.badge_token, attendee.id
         staff_id = make_user(email="sam.door@example.org", name="Sam Door", role="staff",
                              password="correct horse battery").id
-    video = camera_video(qr_png(f"{live_server}/b/{token}", box_size=8), tmp_path / "badge.y4m")
-    browser = browser_type.launch(**{**browser_type_launch_args, "args": [
-        *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"]})
-    try:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True, permissions=["camera"], base_url=live_server)
+    badge = qr_png(f"{live_server}/b/{token}", box_size=8)
+    with phone_with_camera(browser_type, browser_type_launch_args, badge, tmp_path, live_server) as context:
         page = context.new_page()
-        page.goto("/staff/sign-in")
-        page.get_by_label("Email address").fill("sam.door@example.org")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/staff/")
+        _sign_in_at_the_door(page)
         page.goto("/staff/check-in")
         # Opened online, under the service worker: the QR decoder's files are fetched ahead.
         wait_until(page, "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))"
@@ -203,6 +191,3 @@ def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
         assert messages[0] == "Checked in: Ada Lovelace"
         assert set(messages[1:]) <= {"Already checked in: Ada Lovelace"}
         assert events == 1
-        context.close()
-    finally:
-        browser.close()

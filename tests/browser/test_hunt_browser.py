@@ -18,7 +18,7 @@ from sqlalchemy import select
 from companion.hunt import codes
 from companion.hunt.models import Stamp
 from tests.accounts.factories import make_attendee
-from tests.browser.pages import assert_fits_the_phone, camera_video, watch_errors
+from tests.browser.pages import assert_fits_the_phone, phone_with_camera, watch_errors
 from tests.hunt.factories import DAY_ONE, make_station
 from tests.mailserver import Mailbox, first_link
 
@@ -41,13 +41,8 @@ def test_scanner_stamps_the_booth_code_seen_by_the_camera(browser_type, browser_
         window = codes.window_of(clock())
         acme_code = codes.rotating_code(acme.code, acme.secret, window)
         foundation_code = codes.rotating_code(foundation.code, foundation.secret, window)
-    video = camera_video(qr_png(f"{live_server}/h/{acme_code}", box_size=8), tmp_path / "booth.y4m")
-    browser = browser_type.launch(**{**browser_type_launch_args, "args": [
-        *browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"]})
-    try:
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True, permissions=["camera"], base_url=live_server)
+    booth = qr_png(f"{live_server}/h/{acme_code}", box_size=8)
+    with phone_with_camera(browser_type, browser_type_launch_args, booth, tmp_path, live_server) as context:
         page = context.new_page()
         errors = watch_errors(page)
 
@@ -93,9 +88,6 @@ def test_scanner_stamps_the_booth_code_seen_by_the_camera(browser_type, browser_
             assert db.session.scalars(select(Stamp.share_contact).where(Stamp.station_id == foundation_id)).all() == [
                 True]
         assert errors == []
-        context.close()
-    finally:
-        browser.close()
 
 
 def test_typed_code_stamps_through_the_api(page, live_server: str, app: Flask, schedule: None, clock,

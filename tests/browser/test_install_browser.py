@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, BrowserType, Page, expect
 from companion.extensions import db
 from companion.push.vapid import KEY_FILE, write_key_file
 from tests.accounts.factories import make_attendee
-from tests.browser.pages import assert_fits_the_phone, wait_until, watch_errors
+from tests.browser.pages import SAFARI_IN_A_TAB, assert_fits_the_phone, wait_until, watch_errors
 from tests.mailserver import Mailbox, first_link
 
 pytestmark = pytest.mark.browser
@@ -48,6 +48,16 @@ if (window.BeforeInstallPromptEvent) {
   };
 }
 """
+
+
+def _schedule_under_the_worker(context: BrowserContext, live_server: str) -> tuple[Page, list[str]]:
+    """The schedule in the installed profile, with the install spy, once the service worker controls it."""
+    context.add_init_script(script=SPY)
+    page = context.pages[0] if context.pages else context.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{live_server}/schedule")
+    _controlled(page)
+    return page, errors
 
 
 def _controlled(page: Page) -> None:
@@ -111,11 +121,7 @@ def installed_profile(browser_type: BrowserType, browser_type_launch_args: dict[
 def test_chromium_finds_the_app_installable_and_the_button_opens_its_dialog(
         installed_profile: BrowserContext, live_server: str, schedule: None, artifacts_dir: Path) -> None:
     context = installed_profile
-    context.add_init_script(script=SPY)
-    page = context.pages[0] if context.pages else context.new_page()
-    errors = watch_errors(page)
-    page.goto(f"{live_server}/schedule")
-    _controlled(page)
+    page, errors = _schedule_under_the_worker(context, live_server)
     assert _installability_errors(context, page) == []
 
     hint = page.locator("[data-install-hint]")
@@ -154,11 +160,7 @@ def test_chromium_finds_the_app_installable_and_the_button_opens_its_dialog(
 def test_not_now_hides_the_install_button_for_good(installed_profile: BrowserContext, live_server: str,
                                                    schedule: None) -> None:
     context = installed_profile
-    context.add_init_script(script=SPY)
-    page = context.pages[0] if context.pages else context.new_page()
-    errors = watch_errors(page)
-    page.goto(f"{live_server}/schedule")
-    _controlled(page)
+    page, errors = _schedule_under_the_worker(context, live_server)
     expect(page.get_by_role("button", name="Install app")).to_be_visible()
     page.get_by_role("button", name="Not now").click()
     expect(page.locator("[data-install-hint]")).to_be_hidden()
@@ -222,8 +224,7 @@ def test_incognito_chromium_reports_only_the_incognito_note(page: Page, context:
 def test_iphone_safari_explains_add_to_home_screen_until_not_now(new_context: Any, live_server: str, schedule: None,
                                                                  artifacts_dir: Path) -> None:
     context = new_context(user_agent=IPHONE_SAFARI)
-    # Safari in a tab: navigator.standalone is false (true in the app opened from the Home Screen).
-    context.add_init_script(script="Object.defineProperty(Navigator.prototype, 'standalone', { get: () => false })")
+    context.add_init_script(script=SAFARI_IN_A_TAB)
     page = context.new_page()
     errors = watch_errors(page)
     page.goto(f"{live_server}/schedule")
@@ -280,7 +281,7 @@ def test_iphone_notifications_page_explains_the_home_screen_once(new_context: An
         make_attendee(email="marie.curie@example.org", name="Marie Curie")
         db.session.remove()
     context = new_context(user_agent=IPHONE_SAFARI)
-    context.add_init_script(script="Object.defineProperty(Navigator.prototype, 'standalone', { get: () => false })")
+    context.add_init_script(script=SAFARI_IN_A_TAB)
     page = context.new_page()
     errors = watch_errors(page)
     page.goto(f"{live_server}/me/notifications")

@@ -33,7 +33,7 @@ from companion.push.vapid import KEY_FILE, load_keys, write_key_file
 from companion.push.worker import WorkerOptions, WorkerTotals, run
 from companion.schedule.models import Session
 from tests.accounts.factories import make_attendee
-from tests.browser.pages import assert_fits_the_phone, watch_errors, wait_until
+from tests.browser.pages import SAFARI_IN_A_TAB, assert_fits_the_phone, watch_errors, wait_until
 from tests.factories import DAY_ONE
 from tests.mailserver import Mailbox, first_link
 from tests.pushemulator import PushEmulator
@@ -349,8 +349,7 @@ def test_iphone_safari_shows_how_to_add_the_app_to_the_home_screen(
         make_attendee(email=EMAIL, name="Marie Curie")
         db.session.remove()
     context = browser.new_context(**{**browser_context_args, "base_url": live_server, "user_agent": IPHONE_SAFARI})
-    # Safari in a tab: navigator.standalone is false (true in the app opened from the Home Screen).
-    context.add_init_script(script="Object.defineProperty(Navigator.prototype, 'standalone', { get: () => false })")
+    context.add_init_script(script=SAFARI_IN_A_TAB)
     page = context.new_page()
     errors = watch_errors(page)
     _sign_in(page, live_server, mailbox)
