@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from companion.extensions import db
 from companion.schedule.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
+from companion.schedule.records import SESSION_COLUMNS, SPEAKER_COLUMNS, SessionRecord, SpeakerRecord
 
 
 # Start, room, title, then id: a total order, so every worker renders the same bytes (same ETag).
@@ -63,6 +64,34 @@ def all_sessions(include_cancelled: bool = True) -> Sequence[Session]:
     if not include_cancelled:
         query = query.where(Session.state == "confirmed")
     return db.session.scalars(query).unique().all()
+
+
+def export_sessions(rooms: Sequence[Room], tracks: Sequence[Track]) -> list[SessionRecord]:
+    """Every session, cancelled included, as read-only records in :data:`SESSION_ORDER`, in 3 queries.
+
+    :param rooms: every room (as :func:`all_rooms` gives them): the records point at these.
+    :param tracks: every track (as :func:`all_tracks` gives them).
+    """
+    room_by_id = {room.id: room for room in rooms}
+    track_by_id = {track.id: track for track in tracks}
+    speaker_table, session_table = Speaker.__table__, Session.__table__
+    speakers = {row.id: SpeakerRecord(*row)
+                for row in db.session.execute(select(*(speaker_table.c[name] for name in SPEAKER_COLUMNS)))}
+    billing: dict[int, list[SpeakerRecord]] = {}
+    links = select(SessionSpeaker.session_id, SessionSpeaker.speaker_id).order_by(
+        SessionSpeaker.session_id, SessionSpeaker.position, SessionSpeaker.speaker_id)
+    for session_id, speaker_id in db.session.execute(links):
+        billing.setdefault(session_id, []).append(speakers[speaker_id])
+    rows = db.session.execute(
+        select(*(session_table.c[name] for name in SESSION_COLUMNS), Session.room_id, Session.track_id)
+        .order_by(*SESSION_ORDER)
+    )
+    width = len(SESSION_COLUMNS)
+    return [
+        SessionRecord(*row[:width], room=room_by_id.get(row[width]), track=track_by_id.get(row[width + 1]),
+                      speakers=tuple(billing.get(row.id, ())))
+        for row in rows
+    ]
 
 
 def session_by_code(code: str) -> Session | None:

@@ -1,7 +1,8 @@
 """Exports of the stored schedule: c3voc ``schedule.json``, frab ``schedule.xml``, iCalendar.
 
 Each exporter is a pure function from :class:`~companion.schedule.exporters.common.ExportData`
-to bytes; :func:`render_export` reads the data once through :mod:`companion.schedule.queries`.
+to bytes; :func:`render_export` reads the data once through :mod:`companion.schedule.queries`, the
+sessions as read-only :class:`~companion.schedule.records.SessionRecord` rows (cheaper than ORM objects).
 The JSON and XML exports leave cancelled sessions out (those formats have no state for them);
 the iCalendar export keeps them as ``STATUS:CANCELLED`` so subscribed calendars remove them.
 """
@@ -48,12 +49,13 @@ def load_export_data(base_url: str | None = None) -> ExportData:
     conference = queries.get_conference()
     if conference is None:
         raise no_schedule()
+    rooms, tracks = queries.all_rooms(), queries.all_tracks()
     return ExportData(
         conference=conference,
         zone=queries.conference_zone(conference),
-        rooms=queries.all_rooms(),
-        tracks=queries.all_tracks(),
-        sessions=queries.all_sessions(include_cancelled=True),
+        rooms=rooms,
+        tracks=tracks,
+        sessions=queries.export_sessions(rooms, tracks),
         session_url=session_url_builder(base_url),
         schedule_version=conference.schedule_version,
     )

@@ -36,7 +36,8 @@ from companion.schedule.exporters.common import (
     room_guid,
     speaker_guid,
 )
-from companion.schedule.models import Room, Session, Track
+from companion.schedule.models import Room, Track
+from companion.schedule.records import ScheduledSession
 
 SCHEMA_URL = "https://c3voc.de/schedule/schema.json"
 _ZONE_PATTERN = r"([A-Z][a-z]+/[A-Z][a-z]+).*|UTC"
@@ -109,7 +110,7 @@ def _track(track: Track) -> dict[str, Any]:
     return out
 
 
-def _event(session: Session, identity: EventIdentity, data: ExportData) -> dict[str, Any]:
+def _event(session: ScheduledSession, identity: EventIdentity, data: ExportData) -> dict[str, Any]:
     zone = data.zone
     event: dict[str, Any] = {
         "guid": identity.guid,

@@ -22,7 +22,8 @@ from flask import current_app, has_request_context, request
 
 from companion.codes import code_number, slugify
 from companion.schedule.days import conference_day, day_bounds
-from companion.schedule.models import Conference, Room, Session, Speaker, Track
+from companion.schedule.models import Conference, Room, Track
+from companion.schedule.records import ScheduledSession, ScheduledSpeaker
 from companion.schedule.services import GUID_NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ExportDay:
     date: date
     start: datetime
     end: datetime
-    rooms: dict[str, list[Session]] = field(default_factory=dict)
+    rooms: dict[str, list[ScheduledSession]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,8 @@ class ExportData:
     zone: ZoneInfo
     rooms: Sequence[Room]
     tracks: Sequence[Track]
-    sessions: Sequence[Session]  # all of them, cancelled included, by start time
-    session_url: Callable[[Session], str]
+    sessions: Sequence[ScheduledSession]  # all of them, cancelled included, by start time
+    session_url: Callable[[ScheduledSession], str]
     schedule_version: int
 
     @property
@@ -137,13 +138,13 @@ def hhmm_duration(start: datetime, end: datetime) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def group_days(data: ExportData, sessions: Sequence[Session]) -> list[ExportDay]:
+def group_days(data: ExportData, sessions: Sequence[ScheduledSession]) -> list[ExportDay]:
     """Group ``sessions`` into conference days, every room listed each day in room order.
 
     The days are every date from the conference's start to its end, plus any other day a session
     falls on; a document with no dates and no sessions still gets one day (the XSD needs one).
     """
-    by_day: dict[date, list[Session]] = {}
+    by_day: dict[date, list[ScheduledSession]] = {}
     for session in sessions:
         by_day.setdefault(conference_day(session.starts_at, data.zone), []).append(session)
     dates = set(by_day)
@@ -159,7 +160,7 @@ def group_days(data: ExportData, sessions: Sequence[Session]) -> list[ExportDay]
     days = []
     for index, day in enumerate(sorted(dates), start=1):
         start, end = day_bounds(day, data.zone)
-        rooms: dict[str, list[Session]] = {name: [] for name in room_names}
+        rooms: dict[str, list[ScheduledSession]] = {name: [] for name in room_names}
         for session in sorted(by_day.get(day, []), key=lambda s: (s.starts_at, s.ends_at, s.id)):
             rooms[session.room.name if session.room else NO_ROOM].append(session)
         days.append(ExportDay(index=index, date=day, start=start, end=end, rooms=rooms))
@@ -171,7 +172,7 @@ def conference_span(data: ExportData, days: Sequence[ExportDay]) -> tuple[date, 
     return data.conference.start_date or days[0].date, data.conference.end_date or days[-1].date
 
 
-def event_identities(sessions: Sequence[Session], acronym: str) -> dict[int, EventIdentity]:
+def event_identities(sessions: Sequence[ScheduledSession], acronym: str) -> dict[int, EventIdentity]:
     """Integer id, UUID and slug of every session (keyed by database id), each unique.
 
     Computed over all sessions, cancelled ones included, so a cancellation does not renumber others.
@@ -210,7 +211,7 @@ def event_identities(sessions: Sequence[Session], acronym: str) -> dict[int, Eve
     return identities
 
 
-def speaker_guid(speaker: Speaker) -> str:
+def speaker_guid(speaker: ScheduledSpeaker) -> str:
     """A UUID for ``speaker``, derived from their public code (stable for this deployment)."""
     return str(uuid.uuid5(GUID_NAMESPACE, f"speaker:{speaker.code}"))
 
@@ -220,7 +221,7 @@ def room_guid(room: Room) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, f"room:{room.name}"))
 
 
-def session_url_builder(base_url: str | None = None) -> Callable[[Session], str]:
+def session_url_builder(base_url: str | None = None) -> Callable[[ScheduledSession], str]:
     """A function giving a session's absolute page URL under the site's public address.
 
     The address is the first of: ``base_url``; the ``PUBLIC_URL`` setting; the current request's
@@ -243,7 +244,7 @@ def session_url_builder(base_url: str | None = None) -> Callable[[Session], str]
     parts = urlsplit(base)
     adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
 
-    def session_url(session: Session) -> str:
+    def session_url(session: ScheduledSession) -> str:
         return adapter.build(SESSION_ENDPOINT, {"code": session.code}, force_external=True)
 
     return session_url

@@ -32,7 +32,7 @@ from companion.schedule.exporters.common import (
     room_guid,
     speaker_guid,
 )
-from companion.schedule.models import Session
+from companion.schedule.records import ScheduledSession
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TRACK_SLUG_PATTERN = r"[a-z][a-z0-9-]+"  # the XSD's ``slug`` type
@@ -96,7 +96,7 @@ def _conference(root: ET.Element, data: ExportData, days: list[ExportDay]) -> No
             track_element.set("slug", track.slug)
 
 
-def _event(parent: ET.Element, session: Session, identity: EventIdentity, data: ExportData) -> None:
+def _event(parent: ET.Element, session: ScheduledSession, identity: EventIdentity, data: ExportData) -> None:
     zone = data.zone
     event = ET.SubElement(parent, "event", guid=identity.guid, id=str(identity.id))
     if fits(_CODE_PATTERN, session.code):

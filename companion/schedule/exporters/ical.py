@@ -27,7 +27,8 @@ from icalendar.parser import Contentline
 from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from companion.schedule.exporters.common import GENERATOR_NAME, ExportData
-from companion.schedule.models import Conference, Session, Speaker
+from companion.schedule.models import Conference
+from companion.schedule.records import ScheduledSession, ScheduledSpeaker
 from companion.schedule.services import GUID_NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ _END_CALENDAR = b"END:VCALENDAR\r\n"
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
-def session_uid(session: Session) -> str:
+def session_uid(session: ScheduledSession) -> str:
     """The iCalendar UID of ``session``: ``<guid>@conference-companion``, the same in every feed."""
     return f"{session.guid}@{UID_DOMAIN}"
 
 
-def speaker_attendee(speaker: Speaker) -> vCalAddress:
+def speaker_attendee(speaker: ScheduledSpeaker) -> vCalAddress:
     """``speaker`` as an ATTENDEE: ``CN=<name>;ROLE=REQ-PARTICIPANT:urn:companion:speaker:<code>``."""
     attendee = vCalAddress(f"urn:companion:speaker:{speaker.code}")
     attendee.params["CN"] = speaker.name
@@ -52,19 +53,19 @@ def speaker_attendee(speaker: Speaker) -> vCalAddress:
     return attendee
 
 
-def _description(session: Session, speakers: Sequence[Speaker]) -> str | None:
+def _description(session: ScheduledSession, speakers: Sequence[ScheduledSpeaker]) -> str | None:
     """The abstract, then "Speakers: ...", or None if there is neither."""
     parts = (session.abstract, "Speakers: " + ", ".join(s.name for s in speakers) if speakers else None)
     return "\n\n".join(part for part in parts if part) or None
 
 
-def _location(session: Session) -> str | None:
+def _location(session: ScheduledSession) -> str | None:
     """``Room, Building`` (either part left out when missing), or None without a room."""
     room = session.room
     return ", ".join(part for part in (room.name, room.building) if part) if room else None
 
 
-def session_event(session: Session, zone: ZoneInfo, url: str) -> Event:
+def session_event(session: ScheduledSession, zone: ZoneInfo, url: str) -> Event:
     """The VEVENT of ``session``, times in ``zone``, ``STATUS:CANCELLED`` if it is cancelled."""
     speakers = session.speakers
     event = Event.new(
@@ -148,14 +149,14 @@ class EventWriter:
         return (f"{name}{self._tz_param}:{local.year:04}{local.month:02}{local.day:02}"
                 f"T{local.hour:02}{local.minute:02}{local.second:02}")
 
-    def _attendee(self, speaker: Speaker) -> bytes:
+    def _attendee(self, speaker: ScheduledSpeaker) -> bytes:
         line = self._attendees.get(speaker.id)
         if line is None:
             attendee = speaker_attendee(speaker)
             line = self._attendees[speaker.id] = _fold(Contentline.from_parts("ATTENDEE", attendee.params, attendee))
         return line
 
-    def event(self, session: Session, url: str) -> bytes:
+    def event(self, session: ScheduledSession, url: str) -> bytes:
         """The VEVENT of ``session`` as icalendar serialises it (CRLF after every line)."""
         speakers = session.speakers
         stamp = _utc_stamp(session.updated_at)
@@ -222,7 +223,7 @@ def render(data: ExportData) -> bytes:
     return b"".join([head[: -len(_END_CALENDAR)], *events, _END_CALENDAR])
 
 
-def add_timezone(calendar: Calendar, sessions: Sequence[Session], zone: ZoneInfo,
+def add_timezone(calendar: Calendar, sessions: Sequence[ScheduledSession], zone: ZoneInfo,
                  conference: Conference | None) -> None:
     """Add the VTIMEZONE block of every zone ``calendar``'s events use (from the tz database).
 
