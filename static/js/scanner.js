@@ -36,11 +36,17 @@ export async function createDetector(polyfillUrl, wasmUrl) {
 // The decoder's files, fetched while there is a connection: the service worker keeps hashed
 // static files (cache first), so the camera still reads codes when the Wi-Fi drops later (the
 // scans then wait in the offline queue). Only where the browser has no BarcodeDetector of its own.
+// On a first visit the worker is still installing when this page runs: fetch once it takes control
+// (it claims open pages on activation), or the files would stay uncached until the next page load.
 function prefetchDecoder(root) {
-  if ("BarcodeDetector" in window || !navigator.serviceWorker?.controller) return;
-  for (const url of [root.dataset.polyfillUrl, root.dataset.wasmUrl]) {
-    if (url) fetch(url, { credentials: "same-origin" }).catch(() => undefined);
-  }
+  if ("BarcodeDetector" in window || !("serviceWorker" in navigator)) return;
+  const fetchAhead = () => {
+    for (const url of [root.dataset.polyfillUrl, root.dataset.wasmUrl]) {
+      if (url) fetch(url, { credentials: "same-origin" }).catch(() => undefined);
+    }
+  };
+  if (navigator.serviceWorker.controller) fetchAhead();
+  else navigator.serviceWorker.addEventListener("controllerchange", fetchAhead, { once: true });
 }
 
 // The outcome: a banner with the icon of its kind (templates data-icon=ok|warn|error on the page).

@@ -5,6 +5,7 @@ Signing out removes the saved badge from the phone."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,17 @@ def _sign_in_at_the_door(page) -> None:  # noqa: ANN001 - a Playwright Page
     page.wait_for_url("**/staff/")
 
 
+def _sign_in_without_a_page(context) -> None:  # noqa: ANN001 - a Playwright BrowserContext
+    """Sam Door signs in through the staff form's HTTP requests alone: no page has run yet, so the
+    service worker is not installed and the next page is the first one it will control."""
+    form = context.request.get("/staff/sign-in").text()
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert csrf, "no CSRF field in the staff sign-in form"
+    answer = context.request.post("/staff/sign-in", max_redirects=0, form={
+        "csrf_token": csrf.group(1), "email": "sam.door@example.org", "password": "correct horse battery"})
+    assert (answer.status, answer.headers.get("location")) == (302, "/staff/")
+
+
 def test_scanner_checks_in_a_badge_seen_by_the_camera(browser_type, browser_type_launch_args, live_server: str,
                                                       app: Flask, schedule: None, tmp_path: Path,
                                                       artifacts_dir: Path) -> None:
@@ -159,10 +171,12 @@ def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
                              password="correct horse battery").id
     badge = qr_png(f"{live_server}/b/{token}", box_size=8)
     with phone_with_camera(browser_type, browser_type_launch_args, badge, tmp_path, live_server) as context:
+        _sign_in_without_a_page(context)
         page = context.new_page()
-        _sign_in_at_the_door(page)
         page.goto("/staff/check-in")
-        # Opened online, under the service worker: the QR decoder's files are fetched ahead.
+        # Opened online, as the first page: the service worker installs while it runs, and once it
+        # takes control the QR decoder's files are fetched ahead into its cache.
+        assert page.evaluate("navigator.serviceWorker.controller") is None
         wait_until(page, "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))"
                          ".then((lists) => lists.flat().some((r) => r.url.includes('zxing_reader.wasm')))", timeout=20)
 
