@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 
 from PIL import Image
@@ -180,6 +181,19 @@ def test_every_precache_url_answers_200(client):
     for url in json.loads(_header(client)["precache"]):
         response = client.get(url)
         assert response.status_code == 200, url
+
+
+def test_modules_import_each_other_only_by_hashed_url(app):
+    """A static ``import ... from "./x.js"`` asks for the unhashed URL, which is served for a year and
+    not kept offline by the worker: modules come from hashed tags, or by a URL the page gives."""
+    static_js = app.static_folder + "/js"
+    sources = {name: open(os.path.join(static_js, name), encoding="utf-8").read()
+               for name in sorted(os.listdir(static_js)) if name.endswith(".js")}
+    relative = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["'](?:\.{1,2}/|/static/)""")
+    assert {name for name, source in sources.items() if relative.search(source)} == set()
+    # The scanner pages load scanner.js through the URL they give, which the worker precaches.
+    for page in ("checkin.js", "hunt-scan.js"):
+        assert "await import(scanner.dataset.scannerUrl)" in sources[page], page
 
 
 def test_offline_page(client):

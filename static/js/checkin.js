@@ -2,7 +2,11 @@
 // checked in through POST /api/v1/check-ins. The camera starts from a tap (browsers ask for the
 // permission then). Decoding: see scanner.js. Offline, check-ins wait in the offline queue.
 
-import { cameraScanner, showResult } from "./scanner.js";
+// scanner.js comes by its hashed URL, which the page gives (data-scanner-url): a static
+// import of ./scanner.js would ask for the unhashed URL, which browsers keep for a year (a new
+// deployment's scanner would never reach a phone) and the service worker does not keep offline.
+let cameraScanner;
+let showResult;
 
 const SCAN_INTERVAL_MS = 150;
 // The same badge held in front of the camera is sent once, not ten times a second.
@@ -92,4 +96,7 @@ function initScanner(root) {
 }
 
 const scanner = document.querySelector("[data-scanner]");
-if (scanner) initScanner(scanner);
+if (scanner) {
+  ({ cameraScanner, showResult } = await import(scanner.dataset.scannerUrl));
+  initScanner(scanner);
+}

@@ -7,7 +7,11 @@
 // Without a connection the scan waits in the offline queue and is sent once the phone is online.
 // The camera and decoding are scanner.js's, shared with the check-in scanner.
 
-import { cameraScanner, showResult } from "./scanner.js";
+// scanner.js comes by its hashed URL, which the page gives (data-scanner-url): a static
+// import of ./scanner.js would ask for the unhashed URL, which browsers keep for a year (a new
+// deployment's scanner would never reach a phone) and the service worker does not keep offline.
+let cameraScanner;
+let showResult;
 
 const SCAN_INTERVAL_MS = 150;
 // A code held in front of the camera is sent once, not ten times a second.
@@ -148,4 +152,7 @@ function initScanner(root) {
 }
 
 const scanner = document.querySelector("[data-hunt-scanner]");
-if (scanner) initScanner(scanner);
+if (scanner) {
+  ({ cameraScanner, showResult } = await import(scanner.dataset.scannerUrl));
+  initScanner(scanner);
+}

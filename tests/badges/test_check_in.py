@@ -238,5 +238,6 @@ def test_check_in_page_allows_webassembly_for_the_scanner_only(client, ada, door
     digests = client.application.extensions["asset_digests"]
     wasm = "vendor/barcode-detector-3.2.2/zxing_reader.wasm"
     assert f'data-wasm-url="/static/{wasm}?v={digests[wasm]}"' in scanner.text
+    assert f'data-scanner-url="/static/js/scanner.js?v={digests["js/scanner.js"]}"' in scanner.text
     served = client.get(f"/static/{wasm}")
     assert (served.status_code, served.mimetype, served.data[:4]) == (200, "application/wasm", b"\0asm")

@@ -172,11 +172,11 @@ def test_a_check_in_scanned_while_the_door_is_offline_is_sent_once_when_back(
     badge = qr_png(f"{live_server}/b/{token}", box_size=8)
     with phone_with_camera(browser_type, browser_type_launch_args, badge, tmp_path, live_server) as context:
         _sign_in_without_a_page(context)
+        assert context.service_workers == []  # none registered: the check-in page is the first to run
         page = context.new_page()
         page.goto("/staff/check-in")
         # Opened online, as the first page: the service worker installs while it runs, and once it
         # takes control the QR decoder's files are fetched ahead into its cache.
-        assert page.evaluate("navigator.serviceWorker.controller") is None
         wait_until(page, "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))"
                          ".then((lists) => lists.flat().some((r) => r.url.includes('zxing_reader.wasm')))", timeout=20)
 

@@ -181,6 +181,8 @@ def test_scanner_page_has_the_camera_the_consent_default_and_the_typed_form(clie
     assert "script-src 'self' 'wasm-unsafe-eval'" in response.headers["Content-Security-Policy"]
     scanner = page.xpath("//section[@data-hunt-scanner]")[0]
     assert scanner.get("data-api-url") == "/api/v1/hunt/stamps"
+    digests = client.application.extensions["asset_digests"]
+    assert scanner.get("data-scanner-url") == f"/static/js/scanner.js?v={digests['js/scanner.js']}"
     assert scanner.get("data-polyfill-url").startswith("/static/vendor/barcode-detector-3.2.2/barcode-detector.iife.js?v=")
     assert scanner.get("data-wasm-url").startswith("/static/vendor/barcode-detector-3.2.2/zxing_reader.wasm?v=")
     assert page.xpath("//div[@data-scan-result]/@aria-live") == ["polite"]
