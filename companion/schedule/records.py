@@ -2,7 +2,7 @@
 
 An export reads every session, and building 1,000 ORM objects with their rooms, tracks and speaker
 links cost more than writing the export itself (in ``bench/feeds.py``, a 55-70 ms read against
-20-25 ms from Core rows, for a render of about 25 ms). The
+20-30 ms from Core rows, for a render of about 25 ms). The
 exporters only read, so :func:`companion.schedule.queries.export_sessions` builds these plain
 records from Core rows instead. They carry the attributes of :class:`~companion.schedule.models.Session`
 and :class:`~companion.schedule.models.Speaker` that the exporters use, under the same names, so every
