@@ -49,7 +49,7 @@ class SessionRecord:
     language: str | None
     state: str
     sequence: int
-    links: list[dict[str, Any]] | None
+    links: list[dict[str, Any]]
     updated_at: datetime
     room: Room | None
     track: Track | None
